@@ -1,0 +1,3 @@
+from msmult.cli import main
+
+main()

@@ -1,0 +1,39 @@
+"""``msmult`` command line: ``run`` (a Hydra app), ``tables`` and ``plots`` over finished runs."""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: msmult <command> [arguments]
+
+Measure what a model-stealing attacker gets: steal a victim through its prediction API, explore
+the Rashomon set of surrogates, report predictive multiplicity and group fairness.
+
+commands:
+  run [overrides...]   run one pipeline (Hydra app): msmult run dataset=adult attack=knockoff
+                       -m/--multirun sweeps, --cfg job shows the config, --help lists config groups
+  tables PATH...       collect every report.json under PATH into study tables and figures
+  plots PATH...        only the figures of `tables`
+
+`msmult <command> --help` shows the options of one command."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return
+    command, rest = args[0], args[1:]
+    if command == "run":
+        from msmult.app import run_app
+
+        sys.argv = ["msmult run", *rest]
+        run_app()
+    elif command in ("tables", "plots"):
+        from msmult.study import main as study_main
+
+        study_main(command, rest)
+    else:
+        print(f"msmult: unknown command {command!r}; allowed: run, tables, plots.\n", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,59 @@
+"""The typed hand-off from the data stage: seeded, disjoint victim / attacker / test splits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Model-ready arrays for one dataset, already preprocessed with transforms fitted on the
+    victim's split only.
+
+    ``x_*`` may have any shape after the row axis (tabular (n, d), images (n, 3, H, W), token ids
+    (n, L)); ``y_*`` are integer class ids in ``range(len(classes))``. ``group_test`` holds the
+    sensitive attribute of each test row as a string; rows whose group is unknown hold ``""`` and
+    are left out of group metrics only. The attacker's pool labels are never given to the attack;
+    they are kept for reporting only.
+    """
+
+    name: str
+    x_victim: np.ndarray
+    y_victim: np.ndarray
+    x_pool: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    group_test: np.ndarray
+    classes: tuple[str, ...]
+    sensitive: str
+    positive_class: int = 1
+    info: dict = field(default_factory=dict)
+    extra_eval: dict[str, "EvalSet"] = field(default_factory=dict)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """An optional second evaluation set (e.g. HateCheck), preprocessed like the test split."""
+
+    x: np.ndarray
+    y: np.ndarray
+    group: np.ndarray
+    sensitive: str
+
+
+def three_way_split(
+    n_rows: int, fractions: tuple[float, float, float], seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded disjoint row indices for (victim, pool, test) in the given proportions."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n_rows)
+    total = sum(fractions)
+    n_victim = int(round(n_rows * fractions[0] / total))
+    n_pool = int(round(n_rows * fractions[1] / total))
+    return order[:n_victim], order[n_victim : n_victim + n_pool], order[n_victim + n_pool :]

@@ -1,0 +1,135 @@
+"""Shared tabular preparation: seeded disjoint splits, sensitive-attribute handling, and
+preprocessing fitted on the victim's rows only (scikit-learn ColumnTransformer)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from msmult.data.splits import Splits, three_way_split
+from msmult.errors import MsmultError
+
+
+def require_columns(frame: pd.DataFrame, columns: dict[str, str], source: str) -> None:
+    """Raise a clear error naming each configured column (role -> name) absent from ``frame``."""
+    for role, column in columns.items():
+        if column not in frame.columns:
+            raise MsmultError(
+                f"{role} column {column!r} is not in {source}. Available columns: "
+                f"{', '.join(map(str, frame.columns))}."
+            )
+
+
+def feature_transformer(features: pd.DataFrame) -> ColumnTransformer:
+    """Standardise numeric columns and one-hot encode the rest (categories detected by dtype)."""
+    numeric = features.select_dtypes(include="number").columns.tolist()
+    categorical = [c for c in features.columns if c not in numeric]
+    return ColumnTransformer(
+        [
+            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+            (
+                "categorical",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                ),
+                categorical,
+            ),
+        ]
+    )
+
+
+def encode_target(
+    target: pd.Series, positive_class: str | None
+) -> tuple[np.ndarray, tuple[str, ...], int]:
+    """Class ids for the target, class names (sorted), and the positive class's id."""
+    names = target.astype(str)
+    classes = tuple(sorted(names.unique()))
+    if len(classes) < 2:
+        raise MsmultError(
+            f"Target column {target.name!r} has a single class ({classes[0]!r}); msmult needs a "
+            "target with two or more classes."
+        )
+    if positive_class is None:
+        positive = len(classes) - 1 if len(classes) == 2 else 0
+    elif str(positive_class) in classes:
+        positive = classes.index(str(positive_class))
+    else:
+        raise MsmultError(
+            f"positive_class={positive_class!r} is not a class of target {target.name!r}; "
+            f"allowed: {', '.join(classes)}."
+        )
+    return names.map(classes.index).to_numpy(np.int64), classes, positive
+
+
+def group_labels(sensitive: pd.Series) -> np.ndarray:
+    """Sensitive values as strings; missing values become "" (left out of group metrics)."""
+    return sensitive.astype("string").fillna("").to_numpy(str)
+
+
+def prepare_tabular(
+    name: str,
+    frame: pd.DataFrame,
+    target: str,
+    sensitive: str,
+    seed: int,
+    fractions: Sequence[float] = (0.4, 0.4, 0.2),
+    test_frame: pd.DataFrame | None = None,
+    sensitive_as_feature: bool = False,
+    drop_columns: Sequence[str] = (),
+    positive_class: str | None = None,
+    info: dict | None = None,
+) -> Splits:
+    """Split ``frame`` into victim / attacker pool / test (or victim / pool when ``test_frame``
+    is given), fit the feature transformer on the victim rows, and return model-ready arrays."""
+    require_columns(frame, {"target": target, "sensitive": sensitive}, f"dataset {name!r}")
+    frame = frame.dropna(subset=[target]).reset_index(drop=True)
+    if test_frame is not None:
+        test_frame = test_frame.dropna(subset=[target]).reset_index(drop=True)
+    all_rows = frame if test_frame is None else pd.concat([frame, test_frame], ignore_index=True)
+    groups = all_rows[sensitive].dropna().astype(str).unique()
+    if len(groups) < 2:
+        raise MsmultError(
+            f"Sensitive column {sensitive!r} of dataset {name!r} has a single group "
+            f"({', '.join(groups) or 'none'}); group fairness needs at least two groups. "
+            "Choose another sensitive column."
+        )
+    y_all, classes, positive = encode_target(all_rows[target], positive_class)
+    if test_frame is None:
+        victim, pool, test = three_way_split(len(frame), tuple(fractions), seed)
+        test_rows = frame.iloc[test]
+        y_test = y_all[test]
+    else:
+        victim, pool, _ = three_way_split(len(frame), (fractions[0], fractions[1], 0.0), seed)
+        test_rows = test_frame
+        y_test = y_all[len(frame) :]
+    dropped = [target, *drop_columns] + ([] if sensitive_as_feature else [sensitive])
+    features = frame.drop(columns=[c for c in dropped if c in frame.columns])
+    transformer = feature_transformer(features.iloc[victim]).fit(features.iloc[victim])
+
+    def transform(rows: pd.DataFrame) -> np.ndarray:
+        return transformer.transform(rows[features.columns]).astype(np.float32)
+
+    return Splits(
+        name=name,
+        x_victim=transform(features.iloc[victim]),
+        y_victim=y_all[victim],
+        x_pool=transform(features.iloc[pool]),
+        x_test=transform(test_rows),
+        y_test=y_test,
+        group_test=group_labels(test_rows[sensitive]),
+        classes=classes,
+        sensitive=sensitive,
+        positive_class=positive,
+        info={
+            "rows": {"victim": len(victim), "pool": len(pool), "test": len(test_rows)},
+            "features": int(transformer.transform(features.iloc[:1]).shape[1]),
+            **(info or {}),
+        },
+    )

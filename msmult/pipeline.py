@@ -1,0 +1,127 @@
+"""One msmult run: data -> victim -> API -> attack -> surrogate -> Rashomon set -> report.
+
+Each stage takes what the stage before returned; ``run`` is the only place that knows the order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from msmult.errors import MsmultError
+from msmult.evaluation import evaluate_set
+from msmult.oracle import check_budget
+from msmult.progress import console
+from msmult.report.outputs import predictions_frame, write_outputs
+from msmult.report.summary import print_summary
+
+
+def build(node: DictConfig, **kwargs: Any) -> Any:
+    """``hydra.utils.instantiate`` that lets msmult's own one-paragraph errors through unwrapped."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as err:
+        if isinstance(err.__cause__, MsmultError):
+            raise err.__cause__ from None
+        raise
+
+
+class Stopwatch:
+    """Seconds per pipeline stage, for the ``timing`` section of the report."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.start = time.perf_counter()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        began = time.perf_counter()
+        console.log(f"[bold]{name}[/bold] ...")
+        yield
+        self.seconds[f"{name}_s"] = round(time.perf_counter() - began, 3)
+
+    def total(self) -> dict[str, float]:
+        return {**self.seconds, "total_s": round(time.perf_counter() - self.start, 3)}
+
+
+def run(cfg: DictConfig, run_dir: Path) -> dict:
+    """Run the whole pipeline for ``cfg`` and write its outputs into ``run_dir``."""
+    clock = Stopwatch()
+    check_budget(cfg.budget)
+    if not 0 < cfg.fidelity_holdout < 1:
+        raise MsmultError(f"fidelity_holdout={cfg.fidelity_holdout!r} must lie strictly between 0 and 1.")
+    dataset, attack, explorer = build(cfg.dataset), build(cfg.attack), build(cfg.rashomon)
+    with clock.stage("data"):
+        splits = dataset.load(seed=cfg.seed)
+        attack.check(cfg.budget, len(splits.x_pool))
+    with clock.stage("victim"):
+        victim = build(cfg.victim, n_classes=splits.n_classes).fit(splits.x_victim, splits.y_victim)
+        victim_proba = victim.predict_proba(splits.x_test)
+    api = build(cfg.api, victim=victim)
+    with clock.stage("attack"):
+        transfer = attack.run(api, splits.x_pool)
+    fit, holdout = transfer.split(cfg.fidelity_holdout, cfg.seed)
+    with clock.stage("surrogate"):
+        surrogate = build(cfg.surrogate, n_classes=splits.n_classes).fit(fit.x, fit.targets)
+    eval_sets = {"test": splits.x_test, **{k: v.x for k, v in splits.extra_eval.items()}}
+    with clock.stage("rashomon"):
+        exploration = explorer.explore(surrogate, holdout.x, holdout.targets, eval_sets)
+    with clock.stage("metrics"):
+        test = evaluate_set(exploration, "test", victim_proba, splits.y_test, splits.group_test,
+                            splits.positive_class)  # fmt: skip
+        extra = {
+            name: evaluate_set(exploration, name, victim.predict_proba(ev.x), ev.y, ev.group,
+                               splits.positive_class)  # fmt: skip
+            for name, ev in splits.extra_eval.items()
+        }
+    table = test["table"]
+    members = table[table["in_set"]]
+    report = {
+        "dataset": {
+            "name": splits.name, "classes": splits.n_classes, "class_names": list(splits.classes),
+            "positive_class": splits.classes[splits.positive_class], "sensitive": splits.sensitive,
+            "test_rows": int(len(splits.y_test)), **splits.info,
+        },
+        "victim": {"model": OmegaConf.select(cfg, "victim._target_").rsplit(".", 1)[-1],
+                   **test["victim"]},
+        "attack": {"name": attack.name, "api_mode": api.mode, "budget": int(cfg.budget),
+                   "queries_used": int(transfer.queries_used), "fit_rows": int(len(fit.x)),
+                   "holdout_rows": int(len(holdout.x))},
+        "surrogate": {"fidelity": float(table["fidelity"].iloc[0]),
+                      "accuracy": float(table["accuracy"].iloc[0]), "loss": exploration.base_loss},
+        "rashomon": {"explorer": type(explorer).__name__, "epsilon": float(exploration.epsilon),
+                     "candidates": int(len(table)), "base_loss": exploration.base_loss,
+                     "fidelity": test["members"]["fidelity"], "accuracy": test["members"]["accuracy"]},
+        "multiplicity": test["multiplicity"],
+        "fairness": test["fairness"],
+        "extra_eval": {name: summarise_extra(result) for name, result in extra.items()},
+        "seed": int(cfg.seed),
+    }  # fmt: skip
+    report["timing"] = clock.total()
+    predictions = predictions_frame(splits, victim_proba, exploration.scores["test"][table["in_set"].to_numpy()],
+                                    members["model"].tolist())  # fmt: skip
+    write_outputs(run_dir, report, table, predictions, test["capacity"], OmegaConf.to_yaml(cfg, resolve=True))
+    print_summary(report)
+    return report
+
+
+def summarise_extra(result: dict) -> dict:
+    """The compact report entry for a second evaluation set (e.g. HateCheck)."""
+    table = result["table"]
+    members = table[table["in_set"]]
+    return {
+        "victim_accuracy": result["victim"]["accuracy"],
+        "fidelity": {"base": float(table["fidelity"].iloc[0]), **result["members"]["fidelity"]},
+        "ambiguity_vs_victim": result["multiplicity"]["ambiguity_vs_victim"],
+        "rashomon_capacity_mean": result["multiplicity"]["rashomon_capacity"]["mean"],
+        "fairness": result["fairness"],
+        "rows": int(len(result["capacity"])),
+        "members": int(len(members)),
+    }

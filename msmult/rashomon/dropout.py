@@ -1,0 +1,172 @@
+"""Dropout-based Rashomon set exploration (Hsu, Li, Hu, Chen, ICLR 2024).
+
+Around the trained base surrogate, each candidate model multiplies the hidden units at every
+``MaskSite`` by a random mask: Bernoulli (keep with probability 1 - p, kept units scaled by
+1 / (1 - p), as inverted dropout) or Gaussian (multiplier 1 + p * N(0, 1)), over a grid of rates
+times draws per rate. Where msmult differs from the reference code: each candidate is a FIXED
+mask drawn from its own seed, so it is a real model that answers the same way every time; the
+reference code redraws masks for every row (it calls dropout in training mode at inference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from msmult.errors import MsmultError
+from msmult.models.layers import MaskSite
+from msmult.models.torch_classifier import TorchClassifier, as_tensor
+from msmult.progress import progress_bar
+from msmult.rashomon.exploration import Exploration
+
+KINDS = ("bernoulli", "gaussian")
+
+
+def draw_mask(kind: str, rate: float, units: int, rng: np.random.Generator) -> np.ndarray:
+    """One fixed multiplicative mask over ``units`` hidden units."""
+    if kind == "bernoulli":
+        return (rng.random(units) >= rate).astype(np.float32) / (1.0 - rate)
+    return (1.0 + rate * rng.standard_normal(units)).astype(np.float32)
+
+
+class MaskedForward:
+    """Evaluates a batch of B masked copies of a module in one pass: inputs are repeated B times
+    along the row axis and every ``MaskSite`` multiplies copy b by its own mask b."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+        self.sites = [m for m in module.modules() if isinstance(m, MaskSite)]
+        if not self.sites:
+            raise MsmultError(
+                "Dropout exploration needs a surrogate with MaskSite layers (msmult's MLP, CNN "
+                "and text models have them); the configured surrogate has none."
+            )
+        self.masks: list[torch.Tensor] = []
+        for index, site in enumerate(self.sites):
+            site.register_forward_hook(lambda _m, _i, out, index=index: self._apply(index, out))
+
+    def _apply(self, index: int, out: torch.Tensor) -> torch.Tensor:
+        if not self.masks:
+            return out
+        mask = self.masks[index]
+        copies = mask.shape[0]
+        shaped = out.reshape(copies, -1, *out.shape[1:])
+        view = mask.reshape(copies, 1, mask.shape[1], *([1] * (out.dim() - 2)))
+        return (shaped * view).reshape(out.shape)
+
+    @torch.no_grad()
+    def unit_counts(self, example: torch.Tensor) -> list[int]:
+        """Hidden units (features or channels) at each site, found by one forward pass."""
+        counts: list[int] = []
+        hooks = [s.register_forward_hook(lambda _m, _i, o: counts.append(o.shape[1])) for s in self.sites]
+        self.module(example)
+        for hook in hooks:
+            hook.remove()
+        return counts
+
+    @torch.no_grad()
+    def proba(self, masks: list[torch.Tensor], x: torch.Tensor, rows: int = 4096) -> torch.Tensor:
+        """(B, n, c) probabilities of the B masked models on ``x``."""
+        self.masks = masks
+        copies = masks[0].shape[0]
+        outputs = []
+        for start in range(0, len(x), rows):
+            chunk = x[start : start + rows]
+            repeated = chunk.repeat(copies, *([1] * (chunk.dim() - 1)))
+            logits = self.module(repeated).reshape(copies, len(chunk), -1)
+            outputs.append(torch.softmax(logits, dim=-1))
+        self.masks = []
+        return torch.cat(outputs, dim=1)
+
+
+def fidelity_loss(proba: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each model's probabilities (B, n, c) against the API's answers (n, c)."""
+    return -(targets * torch.log(proba.clamp_min(1e-12))).sum(dim=-1).mean(dim=-1)
+
+
+class DropoutExplorer:
+    """Samples ``len(kinds) * len(rates) * draws_per_rate`` fixed-mask candidates around the base
+    surrogate and scores each on the holdout (loss) and on every evaluation set (probabilities)."""
+
+    def __init__(
+        self,
+        rates: Sequence[float],
+        draws_per_rate: int,
+        epsilon: float,
+        kinds: Sequence[str] = KINDS,
+        models_per_pass: int = 32,
+        seed: int = 0,
+        epsilon_grid: Sequence[float] = (),
+    ) -> None:
+        if epsilon < 0:
+            raise MsmultError(
+                f"rashomon.epsilon={epsilon!r} is below 0; the Rashomon parameter is a loss "
+                "tolerance and must be >= 0 (e.g. rashomon.epsilon=0.01)."
+            )
+        unknown = [k for k in kinds if k not in KINDS]
+        if unknown:
+            raise MsmultError(f"rashomon.kinds has {unknown}; allowed: {', '.join(KINDS)}.")
+        if any(not 0 <= r < 1 for r in rates):
+            raise MsmultError(f"rashomon.rates={list(rates)} must all lie in [0, 1).")
+        if draws_per_rate < 1:
+            raise MsmultError(f"rashomon.draws_per_rate={draws_per_rate} must be at least 1.")
+        self.rates = list(rates)
+        self.draws_per_rate = draws_per_rate
+        self.epsilon = epsilon
+        self.kinds = list(kinds)
+        self.models_per_pass = models_per_pass
+        self.seed = seed
+        self.epsilon_grid = list(epsilon_grid)
+
+    def candidates(self) -> pd.DataFrame:
+        """The base model (row 0) then every (kind, rate, draw), each with its own mask seed."""
+        rows = [{"kind": "base", "rate": 0.0, "draw": 0, "mask_seed": -1}]
+        for kind_id, kind in enumerate(self.kinds):
+            for rate_id, rate in enumerate(self.rates):
+                for draw in range(self.draws_per_rate):
+                    seed = int(np.random.SeedSequence([self.seed, kind_id, rate_id, draw]).generate_state(1)[0])
+                    rows.append({"kind": kind, "rate": float(rate), "draw": draw, "mask_seed": seed})
+        return pd.DataFrame(rows)
+
+    def explore(
+        self,
+        surrogate: TorchClassifier,
+        x_holdout: np.ndarray,
+        targets_holdout: np.ndarray,
+        eval_sets: dict[str, np.ndarray],
+    ) -> Exploration:
+        module, device = surrogate.module_, surrogate.device_
+        module.eval()
+        forward = MaskedForward(module)
+        holdout = as_tensor(x_holdout, device)
+        targets = torch.as_tensor(targets_holdout, dtype=torch.float32, device=device)
+        evals = {name: as_tensor(x, device) for name, x in eval_sets.items()}
+        units = forward.unit_counts(holdout[:1])
+        table = self.candidates()
+        losses = np.empty(len(table))
+        scores = {name: np.empty((len(table), len(x), surrogate.n_classes), np.float32) for name, x in eval_sets.items()}
+        with progress_bar("exploring Rashomon set (dropout)", len(table)) as advance:
+            for start in range(0, len(table), self.models_per_pass):
+                batch = table.iloc[start : start + self.models_per_pass]
+                masks = self._masks(batch, units, device)
+                losses[start : start + len(batch)] = fidelity_loss(forward.proba(masks, holdout), targets).cpu().numpy()
+                for name, x in evals.items():
+                    scores[name][start : start + len(batch)] = forward.proba(masks, x).cpu().numpy()
+                advance(len(batch))
+        return Exploration(table, losses, scores, self.epsilon, tuple(self.epsilon_grid))
+
+    @staticmethod
+    def _masks(batch: pd.DataFrame, units: list[int], device: torch.device) -> list[torch.Tensor]:
+        """Per site, a (B, units) tensor of the batch's masks (ones for the base model)."""
+        per_model = []
+        for kind, rate, seed in zip(batch["kind"], batch["rate"], batch["mask_seed"]):
+            if kind == "base":
+                per_model.append([np.ones(u, np.float32) for u in units])
+            else:
+                rng = np.random.default_rng(int(seed))
+                per_model.append([draw_mask(kind, rate, u, rng) for u in units])
+        return [torch.as_tensor(np.stack([m[i] for m in per_model]), device=device) for i in range(len(units))]

@@ -1,0 +1,78 @@
+"""Writing a run's files. ``report.json`` is written after every other file and the completion
+marker after it, each atomically, so a killed run never leaves a report that looks complete."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from msmult.data.splits import Splits
+from msmult.report import markdown, plots
+from msmult.report.atomic import write_json, write_text, write_with
+
+MARKER = ".msmult-complete.json"
+
+
+def predictions_frame(
+    splits: Splits, victim_proba: np.ndarray, scores: np.ndarray, models: list[str]
+) -> pd.DataFrame:
+    """One row per test row: truth, group, the victim's and each member's class probabilities."""
+    columns: dict[str, np.ndarray] = {
+        "row": np.arange(len(splits.y_test)),
+        "y_true": splits.y_test,
+        "group": splits.group_test,
+    }
+    for k, name in enumerate(splits.classes):
+        columns[f"victim:p_{name}"] = victim_proba[:, k].astype(np.float32)
+    for model, model_scores in zip(models, scores):
+        for k, name in enumerate(splits.classes):
+            columns[f"{model}:p_{name}"] = model_scores[:, k]
+    return pd.DataFrame(columns)
+
+
+def write_outputs(
+    run_dir: Path,
+    report: dict,
+    table: pd.DataFrame,
+    predictions: pd.DataFrame,
+    capacity: np.ndarray,
+    config_yaml: str,
+) -> None:
+    """Every output file of a run, in an order that makes ``report.json`` + marker the last word."""
+    write_text(run_dir / "config.yaml", config_yaml)
+    write_with(run_dir / "predictions.parquet", lambda p: predictions.to_parquet(p, index=False))
+    write_with(run_dir / "surrogates.csv", lambda p: table.to_csv(p, index=False))
+    title = f"{report['dataset']['name']} / {report['attack']['name']} / budget {report['attack']['budget']}"
+    curve = report["multiplicity"]["epsilon_curve"]
+    if curve:
+        plots.epsilon_curve_plot(curve, run_dir / "epsilon_curve.png", title)
+    plots.capacity_cdf_plot(capacity, report["dataset"]["classes"], run_dir / "capacity_cdf.png", title)
+    write_text(run_dir / "report.md", markdown.render(report))
+    write_json(run_dir / "report.json", report)
+    write_completion_marker(run_dir, config_yaml)
+
+
+def write_completion_marker(run_dir: Path, config_yaml: str) -> None:
+    """The marker ties the finished report to the config that produced it."""
+    report_bytes = (run_dir / "report.json").read_bytes()
+    write_json(run_dir / MARKER, {
+        "config_sha256": hashlib.sha256(config_yaml.encode()).hexdigest(),
+        "report_sha256": hashlib.sha256(report_bytes).hexdigest(),
+    })  # fmt: skip
+
+
+def is_complete(run_dir: Path, config_yaml: str) -> bool:
+    """True when the run dir holds a finished report produced by exactly this config."""
+    try:
+        marker = json.loads((run_dir / MARKER).read_text())
+        report_bytes = (run_dir / "report.json").read_bytes()
+    except (OSError, ValueError):
+        return False
+    return marker == {
+        "config_sha256": hashlib.sha256(config_yaml.encode()).hexdigest(),
+        "report_sha256": hashlib.sha256(report_bytes).hexdigest(),
+    }
