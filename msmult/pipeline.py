@@ -5,6 +5,7 @@ Each stage takes what the stage before returned; ``run`` is the only place that 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,10 +18,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from msmult.errors import MsmultError
 from msmult.evaluation import evaluate_set
+from msmult.models.victim_cache import fit_victim
 from msmult.oracle import check_budget
-from msmult.progress import console
 from msmult.report.outputs import predictions_frame, write_outputs
 from msmult.report.summary import print_summary
+
+log = logging.getLogger("msmult")
 
 
 def build(node: DictConfig, **kwargs: Any) -> Any:
@@ -43,7 +46,7 @@ class Stopwatch:
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         began = time.perf_counter()
-        console.log(f"[bold]{name}[/bold] ...")
+        log.info("stage: %s", name)
         yield
         self.seconds[f"{name}_s"] = round(time.perf_counter() - began, 3)
 
@@ -62,7 +65,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         splits = dataset.load(seed=cfg.seed)
         attack.check(cfg.budget, len(splits.x_pool))
     with clock.stage("victim"):
-        victim = build(cfg.victim, n_classes=splits.n_classes).fit(splits.x_victim, splits.y_victim)
+        victim, cache = fit_victim(build(cfg.victim, n_classes=splits.n_classes), splits, cfg)
         victim_proba = victim.predict_proba(splits.x_test)
     api = build(cfg.api, victim=victim)
     with clock.stage("attack"):
@@ -90,7 +93,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
             "test_rows": int(len(splits.y_test)), **splits.info,
         },
         "victim": {"model": OmegaConf.select(cfg, "victim._target_").rsplit(".", 1)[-1],
-                   **test["victim"]},
+                   "cache": cache, **test["victim"]},
         "attack": {"name": attack.name, "api_mode": api.mode, "budget": int(cfg.budget),
                    "queries_used": int(transfer.queries_used), "fit_rows": int(len(fit.x)),
                    "holdout_rows": int(len(holdout.x))},

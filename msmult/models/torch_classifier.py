@@ -93,6 +93,17 @@ class TorchClassifier:
         module.eval()
         return self
 
+    def save(self, path: str) -> None:
+        """Weights only (a state dict), loadable with ``weights_only=True``."""
+        torch.save(self.module_.state_dict(), path)
+
+    def load(self, path: str, input_shape: tuple[int, ...]) -> "TorchClassifier":
+        """Rebuild the module for ``input_shape`` and load saved weights (no pickled code)."""
+        module = self.build(input_shape)
+        module.load_state_dict(torch.load(path, map_location=self.device_, weights_only=True))
+        module.eval()
+        return self
+
     @torch.no_grad()
     def predict_proba(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         outputs = [

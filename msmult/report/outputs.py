@@ -20,17 +20,18 @@ MARKER = ".msmult-complete.json"
 def predictions_frame(
     splits: Splits, victim_proba: np.ndarray, scores: np.ndarray, models: list[str]
 ) -> pd.DataFrame:
-    """One row per test row: truth, group, the victim's and each member's class probabilities."""
+    """One row per test row: truth, group, then ``<model>:p_<class>`` probability columns for the
+    victim and each member. With two classes only the positive class is stored (the other is one
+    minus it), which halves the file."""
     columns: dict[str, np.ndarray] = {
         "row": np.arange(len(splits.y_test)),
         "y_true": splits.y_test,
         "group": splits.group_test,
     }
-    for k, name in enumerate(splits.classes):
-        columns[f"victim:p_{name}"] = victim_proba[:, k].astype(np.float32)
-    for model, model_scores in zip(models, scores):
-        for k, name in enumerate(splits.classes):
-            columns[f"{model}:p_{name}"] = model_scores[:, k]
+    stored = [splits.positive_class] if splits.n_classes == 2 else range(splits.n_classes)
+    for model, model_scores in zip(["victim", *models], [victim_proba, *scores]):
+        for k in stored:
+            columns[f"{model}:p_{splits.classes[k]}"] = model_scores[:, k].astype(np.float32)
     return pd.DataFrame(columns)
 
 

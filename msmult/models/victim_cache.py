@@ -1,0 +1,81 @@
+"""Train each victim once per (dataset config, victim config, seed) and reuse it across runs.
+
+An entry is ``<cache_dir>/victims/<key>/`` with ``weights.pt`` (a torch state dict, loaded with
+``weights_only=True``) and ``meta.json`` (the key's inputs, the weights' sha256 and a probe: the
+sha256 of the victim's rounded probabilities on the first test rows). An entry that is missing a
+file, fails a checksum or gives a different probe is rebuilt, never trusted. Scikit-learn victims
+are not stored (nothing is unpickled): they are retrained, deterministically, from their seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from msmult.data.files import sha256_of
+from msmult.data.splits import Splits
+from msmult.models.torch_classifier import TorchClassifier
+from msmult.report.atomic import write_json, write_with
+
+log = logging.getLogger("msmult")
+PROBE_ROWS = 256
+
+
+def cache_key(cfg: DictConfig) -> tuple[str, dict]:
+    """sha256 over the resolved dataset and victim configs and the seed, with those inputs."""
+    inputs = {
+        "dataset": OmegaConf.to_container(cfg.dataset, resolve=True),
+        "victim": OmegaConf.to_container(cfg.victim, resolve=True),
+        "seed": int(cfg.seed),
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:24], inputs
+
+
+def probe(victim: TorchClassifier, splits: Splits) -> str:
+    proba = victim.predict_proba(splits.x_test[:PROBE_ROWS])
+    return hashlib.sha256(np.round(proba, 5).tobytes()).hexdigest()
+
+
+def load_entry(entry: Path, key: str, victim: TorchClassifier, splits: Splits) -> str | None:
+    """Restore ``victim`` from ``entry``; ``None`` on success, else why the entry is not usable."""
+    try:
+        meta = json.loads((entry / "meta.json").read_text())
+        weights = entry / "weights.pt"
+        if meta.get("key") != key:
+            return "its key does not match"
+        if sha256_of(weights) != meta.get("weights_sha256"):
+            return "its weights fail their checksum"
+        victim.load(str(weights), splits.x_victim.shape[1:])
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        return f"it cannot be read ({type(err).__name__}: {err})"
+    if probe(victim, splits) != meta.get("probe_sha256"):
+        return "its predictions on the probe rows differ"
+    return None
+
+
+def fit_victim(victim: object, splits: Splits, cfg: DictConfig) -> tuple[object, str]:
+    """The trained victim and how it was obtained: ``hit``, ``miss`` (trained, stored), ``off``."""
+    if not cfg.victim_cache or not isinstance(victim, TorchClassifier):
+        return victim.fit(splits.x_victim, splits.y_victim), "off"
+    key, inputs = cache_key(cfg)
+    entry = Path(cfg.cache_dir) / "victims" / key
+    if entry.is_dir():
+        problem = load_entry(entry, key, victim, splits)
+        if problem is None:
+            log.info("victim: cache hit %s", entry)
+            return victim, "hit"
+        log.warning("victim: cache entry %s ignored because %s; retraining", entry, problem)
+    victim.fit(splits.x_victim, splits.y_victim)
+    write_with(entry / "weights.pt", lambda path: victim.save(str(path)))
+    write_json(entry / "meta.json", {
+        "key": key, **inputs,
+        "weights_sha256": sha256_of(entry / "weights.pt"),
+        "probe_sha256": probe(victim, splits),
+    })  # fmt: skip
+    log.info("victim: trained and cached in %s", entry)
+    return victim, "miss"

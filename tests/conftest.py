@@ -1,0 +1,44 @@
+"""Shared helpers: run the real ``msmult`` CLI in a subprocess on the shipped data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Small but real: the shipped data, few epochs, few dropout draws.
+FAST = [
+    "victim.epochs=2",
+    "surrogate.epochs=5",
+    "rashomon.draws_per_rate=2",
+    "rashomon.rates=[0.01,0.05,0.1]",
+]
+
+
+def run_cli(*args: str, cwd: Path, cache: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MSMULT_CACHE_DIR": str(cache or cwd / "cache"), "HYDRA_FULL_ERROR": "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "msmult", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def msmult_run(tmp_path: Path):
+    """Run ``msmult run`` into ``tmp_path/run`` and return (process, run dir)."""
+
+    def runner(*overrides: str, fast: bool = True) -> tuple[subprocess.CompletedProcess, Path]:
+        run_dir = tmp_path / "run"
+        args = ["run", *(FAST if fast else []), *overrides, f"hydra.run.dir={run_dir}"]
+        return run_cli(*args, cwd=tmp_path), run_dir
+
+    return runner
+
+
+def read_report(run_dir: Path) -> dict:
+    return json.loads((run_dir / "report.json").read_text())

@@ -1,0 +1,104 @@
+"""Dropout exploration: fixed masks, batched evaluation, and the Rashomon member filter."""
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from msmult.errors import MsmultError
+from msmult.models.layers import MaskSite
+from msmult.models.mlp import MLP
+from msmult.models.torch_classifier import TorchClassifier
+from msmult.rashomon.dropout import DropoutExplorer, MaskedForward, draw_mask
+from msmult.rashomon.exploration import Exploration
+
+
+def exploration(losses, epsilon):
+    table = pd.DataFrame({"kind": ["base"] + ["bernoulli"] * (len(losses) - 1)})
+    return Exploration(table, np.array(losses), {}, epsilon)
+
+
+def test_members_are_within_epsilon_of_the_base_loss():
+    # base 0.25, epsilon 0.125: threshold 0.375 (exact in binary floating point)
+    found = exploration([0.25, 0.375, 0.3755, 0.2, 1.0], 0.125).in_set
+    np.testing.assert_array_equal(found, [True, True, False, True, False])
+
+
+def test_the_base_model_is_always_a_member():
+    assert exploration([0.25, 0.5], 0.0).in_set.tolist() == [True, False]
+
+
+def test_negative_epsilon_is_refused():
+    with pytest.raises(MsmultError, match="epsilon=-0.1"):
+        DropoutExplorer(rates=[0.1], draws_per_rate=1, epsilon=-0.1)
+
+
+def test_masks():
+    rng = np.random.default_rng(0)
+    bern = draw_mask("bernoulli", 0.5, 10_000, rng)
+    assert set(np.unique(bern)) == {0.0, 2.0}  # kept units scaled by 1 / (1 - p)
+    assert abs(bern.mean() - 1.0) < 0.05
+    gauss = draw_mask("gaussian", 0.1, 10_000, rng)
+    assert abs(gauss.mean() - 1.0) < 0.01 and abs(gauss.std() - 0.1) < 0.01
+    np.testing.assert_array_equal(draw_mask("bernoulli", 0.0, 5, rng), np.ones(5))
+
+
+def manual_mlp(module: MLP, x: torch.Tensor, masks: list[np.ndarray]) -> torch.Tensor:
+    """Hand-written forward of an MLP whose hidden units are multiplied by fixed masks."""
+    linears = [m for m in module.net if isinstance(m, nn.Linear)]
+    h = x
+    for layer, mask in zip(linears[:-1], masks):
+        h = torch.relu(layer(h)) * torch.as_tensor(mask)
+    return torch.softmax(linears[-1](h), dim=-1)
+
+
+def test_batched_masked_forward_equals_each_masked_model():
+    torch.manual_seed(0)
+    module = MLP(input_shape=(4,), n_classes=3, hidden=(5, 6)).eval()
+    x = torch.randn(7, 4)
+    rng = np.random.default_rng(1)
+    per_model = [[draw_mask("bernoulli", 0.3, 5, rng), draw_mask("gaussian", 0.2, 6, rng)] for _ in range(3)]
+    forward = MaskedForward(module)
+    assert forward.unit_counts(x[:1]) == [5, 6]
+    masks = [torch.as_tensor(np.stack([m[i] for m in per_model])) for i in range(2)]
+    batched = forward.proba(masks, x, rows=3)  # row chunks smaller than n
+    for b, model_masks in enumerate(per_model):
+        torch.testing.assert_close(batched[b], manual_mlp(module, x, model_masks))
+
+
+def test_conv_sites_mask_whole_channels():
+    conv = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), MaskSite(), nn.Flatten(), nn.Linear(2 * 16, 2))
+    x = torch.randn(3, 1, 4, 4)
+    forward = MaskedForward(conv)
+    masked = forward.proba([torch.tensor([[1.0, 0.0]])], x)[0]
+    reference = conv[4](conv[3](torch.relu(conv[0](x)) * torch.tensor([1.0, 0.0]).view(1, 2, 1, 1)))
+    torch.testing.assert_close(masked, torch.softmax(reference, dim=-1))
+
+
+def fitted_surrogate():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    module = partial(MLP, hidden=(16,))
+    return TorchClassifier(module, n_classes=2, epochs=5, batch_size=32).fit(x, y), x, np.eye(2)[y]
+
+
+def test_exploration_is_reproducible_and_row_zero_is_the_base_model():
+    surrogate, x, targets = fitted_surrogate()
+    explorer = DropoutExplorer(rates=[0.0, 0.2], draws_per_rate=3, epsilon=0.05, models_per_pass=4)
+    first = explorer.explore(surrogate, x[:50], targets[:50], {"test": x[50:]})
+    again = explorer.explore(surrogate, x[:50], targets[:50], {"test": x[50:]})
+    assert len(first.candidates) == 1 + 2 * 2 * 3
+    np.testing.assert_array_equal(first.scores["test"], again.scores["test"])
+    np.testing.assert_array_equal(first.losses, again.losses)
+    np.testing.assert_allclose(first.scores["test"][0], surrogate.predict_proba(x[50:]), atol=1e-6)
+    # rate 0 draws are the base model exactly
+    rate_zero = first.candidates.index[first.candidates["rate"] == 0.0]
+    for index in rate_zero:
+        np.testing.assert_allclose(first.scores["test"][index], first.scores["test"][0], atol=1e-6)
+    # a fixed mask answers the same for a row whether it comes alone or in a batch
+    alone = explorer.explore(surrogate, x[:50], targets[:50], {"test": x[50:51]})
+    np.testing.assert_allclose(alone.scores["test"][:, 0], first.scores["test"][:, 0], atol=1e-6)
