@@ -1,0 +1,88 @@
+"""End to end: the real CLI on the shipped Adult data, small budget, few surrogates."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import read_report, run_cli
+from msmult.report.outputs import MARKER
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def adult_run(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("adult")
+    run_dir = cwd / "run"
+    process = run_cli(
+        "run", "dataset=adult", "attack=knockoff", "budget=400", "victim.epochs=3",
+        "surrogate.epochs=10", "rashomon.draws_per_rate=3", "rashomon.rates=[0.01,0.05,0.1]",
+        f"hydra.run.dir={run_dir}", cwd=cwd,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr[-3000:]
+    return process, run_dir
+
+
+def test_writes_every_output_file(adult_run):
+    _, run_dir = adult_run
+    for name in ("config.yaml", "predictions.parquet", "surrogates.csv", "report.json",
+                 "report.md", "epsilon_curve.png", "capacity_cdf.png", MARKER):  # fmt: skip
+        assert (run_dir / name).is_file(), name
+
+
+def test_report_contents(adult_run):
+    process, run_dir = adult_run
+    report = read_report(run_dir)
+    assert {"victim", "attack", "surrogate", "rashomon", "multiplicity", "fairness", "timing"} <= set(report)
+    assert report["dataset"]["test_rows"] == 16_281
+    assert report["attack"] == {**report["attack"], "name": "knockoff", "budget": 400, "queries_used": 400}
+    assert report["victim"]["accuracy"] > 0.8  # Adult: a majority-class guess scores 0.76
+    assert 0.8 < report["surrogate"]["fidelity"] <= 1.0
+    m = report["multiplicity"]
+    assert 1 <= m["set_size"] <= report["rashomon"]["candidates"] == 1 + 2 * 3 * 3
+    assert 0 <= m["discrepancy_vs_base"] <= m["ambiguity_vs_base"] <= 1
+    assert 1.0 <= m["rashomon_capacity"]["mean"] <= 2.0
+    quantiles = list(m["rashomon_capacity"]["quantiles"].values())
+    assert quantiles == sorted(quantiles)
+    curve = m["epsilon_curve"]
+    assert [p["epsilon"] for p in curve] == pytest.approx(np.linspace(0, 0.05, 11))
+    assert [p["size"] for p in curve] == sorted(p["size"] for p in curve)  # nested sets
+    for gap, values in report["fairness"].items():
+        assert values["min"] <= values["base"] <= values["max"], gap
+        assert 0 <= values["victim"] <= 1
+    assert "Rashomon set size" in process.stdout  # the rich summary table
+
+
+def test_tables_agree_with_the_report(adult_run):
+    _, run_dir = adult_run
+    report = read_report(run_dir)
+    table = pd.read_csv(run_dir / "surrogates.csv")
+    members = table[table["in_set"]]
+    assert len(members) == report["multiplicity"]["set_size"]
+    assert table["fidelity"].iloc[0] == pytest.approx(report["surrogate"]["fidelity"])
+    gap = report["fairness"]["demographic_parity_difference"]
+    assert members["demographic_parity_difference"].max() == pytest.approx(gap["max"])
+    predictions = pd.read_parquet(run_dir / "predictions.parquet")
+    assert len(predictions) == 16_281
+    member_columns = [c for c in predictions.columns if c.startswith("m") and ":p_" in c]
+    assert len(member_columns) == len(members)  # binary: one positive-class column per member
+    decisions = (predictions[member_columns[0]] >= 0.5).astype(int)
+    victim = (predictions["victim:p_>50K"] >= 0.5).astype(int)
+    assert (decisions == victim).mean() == pytest.approx(report["surrogate"]["fidelity"], abs=1e-3)
+
+
+def test_same_config_and_seed_give_the_same_predictions(adult_run, tmp_path):
+    _, run_dir = adult_run
+    config = json.loads(json.dumps(read_report(run_dir)["attack"]))
+    again_dir = tmp_path / "again"
+    process = run_cli(
+        "run", "dataset=adult", "attack=knockoff", f"budget={config['budget']}", "victim.epochs=3",
+        "surrogate.epochs=10", "rashomon.draws_per_rate=3", "rashomon.rates=[0.01,0.05,0.1]",
+        f"hydra.run.dir={again_dir}", cwd=tmp_path, cache=tmp_path / "fresh-cache",
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr[-2000:]
+    first = pd.read_parquet(run_dir / "predictions.parquet")
+    second = pd.read_parquet(again_dir / "predictions.parquet")
+    pd.testing.assert_frame_equal(first, second)

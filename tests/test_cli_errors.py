@@ -1,0 +1,36 @@
+"""Bad input: one clear paragraph, non-zero exit, no traceback, and no report written."""
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+CASES = [
+    (("dataset=nosuch",), "dataset"),
+    (("budget=0",), "budget=0"),
+    (("budget=-5",), "budget=-5"),
+    (("budget=12.5",), "budget=12.5"),
+    (("budget=lots",), "budget='lots'"),
+    (("budget=20000",), "larger than the attacker pool"),
+    (("rashomon.epsilon=-0.1",), "epsilon=-0.1"),
+    (("dataset=csv", "dataset.path=/nonexistent/file.csv", "dataset.target=y", "dataset.sensitive=g"), "does not exist"),
+    (("dataset=compas", "dataset.sensitive=nope"), "sensitive column 'nope'"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), CASES, ids=lambda c: str(c))
+def test_bad_input_is_reported_cleanly(msmult_run, overrides, message):
+    process, run_dir = msmult_run(*overrides)
+    assert process.returncode != 0
+    output = process.stdout + process.stderr
+    assert message in output
+    assert "Traceback" not in output
+    assert not (run_dir / "report.json").exists()
+
+
+def test_single_group_csv(msmult_run, tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("x,y,g\n" + "".join(f"{i},{i % 2},same\n" for i in range(50)))
+    process, run_dir = msmult_run("dataset=csv", f"dataset.path={path}", "dataset.target=y", "dataset.sensitive=g")
+    assert process.returncode != 0
+    assert "has a single group" in process.stderr and "Traceback" not in process.stderr
+    assert not (run_dir / "report.json").exists()
