@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -57,6 +58,7 @@ class Stopwatch:
 def run(cfg: DictConfig, run_dir: Path) -> dict:
     """Run the whole pipeline for ``cfg`` and write its outputs into ``run_dir``."""
     clock = Stopwatch()
+    torch.set_num_threads(cfg.threads)
     check_budget(cfg.budget)
     if not 0 < cfg.fidelity_holdout < 1:
         raise MsmultError(f"fidelity_holdout={cfg.fidelity_holdout!r} must lie strictly between 0 and 1.")
