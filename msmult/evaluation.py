@@ -42,8 +42,9 @@ def member_table(
     return table
 
 
-def multiplicity(scores: np.ndarray, victim_decisions: np.ndarray) -> dict:
-    """Set-level multiplicity of the members' (m, n, c) scores, vs the victim and vs the base."""
+def multiplicity(scores: np.ndarray, victim_decisions: np.ndarray, y_true: np.ndarray) -> dict:
+    """Set-level multiplicity of the members' (m, n, c) scores, vs the victim and vs the base;
+    score-based metrics (VPR, variance) look at the score of each row's true class."""
     decisions = scores.argmax(axis=2)
     base = decisions[0]
     capacity = metrics.rashomon_capacity(scores)
@@ -58,8 +59,8 @@ def multiplicity(scores: np.ndarray, victim_decisions: np.ndarray) -> dict:
             "max": float(capacity.max()),
             "quantiles": {f"p{round(q * 100)}": float(np.quantile(capacity, q)) for q in QUANTILES},
         },
-        "viable_prediction_range_mean": float(metrics.viable_prediction_range(scores, base).mean()),
-        "score_variance_mean": float(metrics.score_variance(scores, base).mean()),
+        "viable_prediction_range_mean": float(metrics.viable_prediction_range(scores, y_true).mean()),
+        "score_variance_mean": float(metrics.score_variance(scores, y_true).mean()),
         "pairwise_disagreement_mean": float(metrics.pairwise_disagreement(decisions).mean()),
     }, capacity
 
@@ -88,7 +89,7 @@ def evaluate_set(
     table = member_table(exploration, scores, victim_decisions, y_true, group, positive_class)
     victim_gaps = metrics.fairness_gaps(y_true, victim_decisions, group, pos_label=positive_class)
     members = exploration.in_set
-    set_multiplicity, capacity = multiplicity(scores[members], victim_decisions)
+    set_multiplicity, capacity = multiplicity(scores[members], victim_decisions, y_true)
     curve = metrics.epsilon_curve(
         losses=exploration.losses,
         base_loss=exploration.base_loss,
@@ -97,7 +98,7 @@ def evaluate_set(
         scores=scores,
         reference_victim=victim_decisions,
         reference_base=scores[0].argmax(axis=1),
-        labels=scores[0].argmax(axis=1),
+        labels=y_true,
     ) if exploration.epsilon_grid else []
     return {
         "table": table,
