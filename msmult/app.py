@@ -6,7 +6,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from msmult import pipeline
 from msmult.report.outputs import is_complete
@@ -22,7 +22,7 @@ def run_app(cfg: DictConfig) -> dict | None:
     """Run one pipeline into Hydra's output directory, unless that directory already holds a
     complete report for this exact config (a resumed sweep)."""
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    if is_complete(run_dir, OmegaConf.to_yaml(cfg, resolve=True)):
+    if is_complete(run_dir, cfg):
         record_skip(run_dir)
         return None
     return pipeline.run(cfg, run_dir)

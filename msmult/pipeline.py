@@ -94,7 +94,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
             "positive_class": splits.classes[splits.positive_class], "sensitive": splits.sensitive,
             "test_rows": int(len(splits.y_test)), **splits.info,
         },
-        "victim": {"model": OmegaConf.select(cfg, "victim._target_").rsplit(".", 1)[-1],
+        "victim": {"model": model_name(cfg.victim),
                    "cache": cache, **test["victim"]},
         "attack": {"name": attack.name, "api_mode": api.mode, "budget": int(cfg.budget),
                    "queries_used": int(transfer.queries_used), "fit_rows": int(len(fit.x)),
@@ -112,9 +112,15 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     report["timing"] = clock.total()
     predictions = predictions_frame(splits, victim_proba, exploration.scores["test"][table["in_set"].to_numpy()],
                                     members["model"].tolist())  # fmt: skip
-    write_outputs(run_dir, report, table, predictions, test["capacity"], OmegaConf.to_yaml(cfg, resolve=True))
+    write_outputs(run_dir, report, table, predictions, test["capacity"], cfg)
     print_summary(report)
     return report
+
+
+def model_name(node: DictConfig) -> str:
+    """The architecture or estimator a classifier config builds, e.g. ``MLP``, ``LogisticRegression``."""
+    inner = OmegaConf.select(node, "module._target_") or OmegaConf.select(node, "estimator._target_")
+    return str(inner or node._target_).rsplit(".", 1)[-1]
 
 
 def summarise_extra(result: dict) -> dict:

@@ -9,12 +9,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig, OmegaConf
 
 from msmult.data.splits import Splits
 from msmult.report import markdown, plots
 from msmult.report.atomic import write_json, write_text, write_with
 
 MARKER = ".msmult-complete.json"
+RESULT_NEUTRAL = ("cache_dir", "victim_cache")  # where a victim comes from does not change results
+
+
+def config_fingerprint(cfg: DictConfig) -> str:
+    """sha256 of the resolved config without the keys that cannot change a run's results."""
+    values = OmegaConf.to_container(cfg, resolve=True)
+    for key in RESULT_NEUTRAL:
+        values.pop(key, None)
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
 
 def predictions_frame(
@@ -41,10 +51,10 @@ def write_outputs(
     table: pd.DataFrame,
     predictions: pd.DataFrame,
     capacity: np.ndarray,
-    config_yaml: str,
+    cfg: DictConfig,
 ) -> None:
     """Every output file of a run, in an order that makes ``report.json`` + marker the last word."""
-    write_text(run_dir / "config.yaml", config_yaml)
+    write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     write_with(run_dir / "predictions.parquet", lambda p: predictions.to_parquet(p, index=False))
     write_with(run_dir / "surrogates.csv", lambda p: table.to_csv(p, index=False))
     title = f"{report['dataset']['name']} / {report['attack']['name']} / budget {report['attack']['budget']}"
@@ -54,26 +64,21 @@ def write_outputs(
     plots.capacity_cdf_plot(capacity, report["dataset"]["classes"], run_dir / "capacity_cdf.png", title)
     write_text(run_dir / "report.md", markdown.render(report))
     write_json(run_dir / "report.json", report)
-    write_completion_marker(run_dir, config_yaml)
+    write_json(run_dir / MARKER, marker(run_dir, cfg))
 
 
-def write_completion_marker(run_dir: Path, config_yaml: str) -> None:
-    """The marker ties the finished report to the config that produced it."""
-    report_bytes = (run_dir / "report.json").read_bytes()
-    write_json(run_dir / MARKER, {
-        "config_sha256": hashlib.sha256(config_yaml.encode()).hexdigest(),
-        "report_sha256": hashlib.sha256(report_bytes).hexdigest(),
-    })  # fmt: skip
+def marker(run_dir: Path, cfg: DictConfig) -> dict[str, str]:
+    """What the completion marker holds: the config's fingerprint and the report's sha256."""
+    return {
+        "config_sha256": config_fingerprint(cfg),
+        "report_sha256": hashlib.sha256((run_dir / "report.json").read_bytes()).hexdigest(),
+    }
 
 
-def is_complete(run_dir: Path, config_yaml: str) -> bool:
-    """True when the run dir holds a finished report produced by exactly this config."""
+def is_complete(run_dir: Path, cfg: DictConfig) -> bool:
+    """True when the run dir holds a finished report produced by this config (up to
+    ``RESULT_NEUTRAL`` keys)."""
     try:
-        marker = json.loads((run_dir / MARKER).read_text())
-        report_bytes = (run_dir / "report.json").read_bytes()
+        return json.loads((run_dir / MARKER).read_text()) == marker(run_dir, cfg)
     except (OSError, ValueError):
         return False
-    return marker == {
-        "config_sha256": hashlib.sha256(config_yaml.encode()).hexdigest(),
-        "report_sha256": hashlib.sha256(report_bytes).hexdigest(),
-    }
