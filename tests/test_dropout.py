@@ -64,7 +64,7 @@ def test_batched_masked_forward_equals_each_masked_model():
     forward = MaskedForward(module)
     assert forward.unit_counts(x[:1]) == [5, 6]
     masks = [torch.as_tensor(np.stack([m[i] for m in per_model])) for i in range(2)]
-    batched = forward.proba(masks, x, rows=3)  # row chunks smaller than n
+    batched = forward.proba(masks, x, batch_rows=9)  # 3 copies x 3 rows per pass, n = 7
     for b, model_masks in enumerate(per_model):
         torch.testing.assert_close(batched[b], manual_mlp(module, x, model_masks))
 

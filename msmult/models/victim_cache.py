@@ -27,11 +27,13 @@ PROBE_ROWS = 256
 
 
 def cache_key(cfg: DictConfig) -> tuple[str, dict]:
-    """sha256 over the resolved dataset and victim configs and the seed, with those inputs."""
+    """sha256 over the resolved dataset and victim configs, the seed and the torch thread count
+    (float sums, hence trained weights, depend on it), with those inputs."""
     inputs = {
         "dataset": OmegaConf.to_container(cfg.dataset, resolve=True),
         "victim": OmegaConf.to_container(cfg.victim, resolve=True),
         "seed": int(cfg.seed),
+        "threads": int(cfg.threads),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:24], inputs
 

@@ -69,10 +69,12 @@ class MaskedForward:
         return counts
 
     @torch.no_grad()
-    def proba(self, masks: list[torch.Tensor], x: torch.Tensor, rows: int = 4096) -> torch.Tensor:
-        """(B, n, c) probabilities of the B masked models on ``x``."""
+    def proba(self, masks: list[torch.Tensor], x: torch.Tensor, batch_rows: int = 8192) -> torch.Tensor:
+        """(B, n, c) probabilities of the B masked models on ``x``; one forward pass holds at most
+        ``batch_rows`` rows (B copies of each input row), which bounds memory for conv nets."""
         self.masks = masks
         copies = masks[0].shape[0]
+        rows = max(1, batch_rows // copies)
         outputs = []
         for start in range(0, len(x), rows):
             chunk = x[start : start + rows]
@@ -99,6 +101,7 @@ class DropoutExplorer:
         epsilon: float,
         kinds: Sequence[str] = KINDS,
         models_per_pass: int = 32,
+        batch_rows: int = 8192,
         seed: int = 0,
         epsilon_grid: Sequence[float] = (),
     ) -> None:
@@ -119,6 +122,7 @@ class DropoutExplorer:
         self.epsilon = epsilon
         self.kinds = list(kinds)
         self.models_per_pass = models_per_pass
+        self.batch_rows = batch_rows
         self.seed = seed
         self.epsilon_grid = list(epsilon_grid)
 
@@ -153,9 +157,9 @@ class DropoutExplorer:
             for start in range(0, len(table), self.models_per_pass):
                 batch = table.iloc[start : start + self.models_per_pass]
                 masks = self._masks(batch, units, device)
-                losses[start : start + len(batch)] = fidelity_loss(forward.proba(masks, holdout), targets).cpu().numpy()
+                losses[start : start + len(batch)] = fidelity_loss(forward.proba(masks, holdout, self.batch_rows), targets).cpu().numpy()
                 for name, x in evals.items():
-                    scores[name][start : start + len(batch)] = forward.proba(masks, x).cpu().numpy()
+                    scores[name][start : start + len(batch)] = forward.proba(masks, x, self.batch_rows).cpu().numpy()
                 advance(len(batch))
         return Exploration(table, losses, scores, self.epsilon, tuple(self.epsilon_grid))
 
