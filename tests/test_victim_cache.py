@@ -1,0 +1,81 @@
+"""The victim cache: reuse on a hit, rebuild (never trust) a corrupt or mismatching entry."""
+
+import json
+from functools import partial
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from msmult.data.splits import Splits
+from msmult.models.mlp import MLP
+from msmult.models.sklearn_classifier import SklearnClassifier
+from msmult.models.torch_classifier import TorchClassifier
+from msmult.models.victim_cache import cache_key, fit_victim
+
+
+@pytest.fixture
+def splits():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int)
+    groups = np.array(["a", "b"] * 50)
+    return Splits("toy", x[:200], y[:200], x[:0], x[200:], y[200:], groups, ("0", "1"), "g")
+
+
+def config(tmp_path, **changes):
+    values = {"dataset": {"name": "toy"}, "victim": {"epochs": 3}, "seed": 0, "threads": 1,
+              "victim_cache": True, "cache_dir": str(tmp_path)}  # fmt: skip
+    return OmegaConf.create({**values, **changes})
+
+
+def victim(epochs: int = 3) -> TorchClassifier:
+    return TorchClassifier(partial(MLP, hidden=(8,)), n_classes=2, epochs=epochs, batch_size=32)
+
+
+def entry(tmp_path, cfg):
+    return tmp_path / "victims" / cache_key(cfg)[0]
+
+
+def test_second_fit_is_a_hit_with_identical_predictions(tmp_path, splits):
+    cfg = config(tmp_path)
+    first, how = fit_victim(victim(), splits, cfg)
+    assert how == "miss" and (entry(tmp_path, cfg) / "weights.pt").is_file()
+    second, how = fit_victim(victim(epochs=0), splits, cfg)  # epochs=0 would be untrained
+    assert how == "hit"
+    np.testing.assert_array_equal(first.predict_proba(splits.x_test), second.predict_proba(splits.x_test))
+
+
+def test_key_changes_with_dataset_victim_seed_and_threads(tmp_path):
+    keys = {cache_key(config(tmp_path, **change))[0] for change in (
+        {}, {"seed": 1}, {"threads": 2}, {"victim": {"epochs": 4}}, {"dataset": {"name": "other"}},
+    )}  # fmt: skip
+    assert len(keys) == 5
+    assert cache_key(config(tmp_path, cache_dir="/elsewhere"))[0] == cache_key(config(tmp_path))[0]
+
+
+@pytest.mark.parametrize("damage", ["weights", "meta", "probe"])
+def test_a_damaged_entry_is_rebuilt(tmp_path, splits, damage, caplog):
+    cfg = config(tmp_path)
+    trained, _ = fit_victim(victim(), splits, cfg)
+    folder = entry(tmp_path, cfg)
+    if damage == "weights":
+        (folder / "weights.pt").write_bytes(b"not a state dict")
+    elif damage == "meta":
+        (folder / "meta.json").write_text("{truncated")
+    else:
+        meta = json.loads((folder / "meta.json").read_text())
+        (folder / "meta.json").write_text(json.dumps({**meta, "probe_sha256": "0" * 64}))
+    rebuilt, how = fit_victim(victim(), splits, cfg)
+    assert how == "miss" and "ignored because" in caplog.text
+    np.testing.assert_array_equal(trained.predict_proba(splits.x_test), rebuilt.predict_proba(splits.x_test))
+    assert fit_victim(victim(), splits, cfg)[1] == "hit"  # the rebuilt entry is valid again
+
+
+def test_sklearn_victims_and_disabled_cache_are_retrained(tmp_path, splits):
+    from sklearn.linear_model import LogisticRegression
+
+    logreg = SklearnClassifier(LogisticRegression(), n_classes=2)
+    assert fit_victim(logreg, splits, config(tmp_path))[1] == "off"
+    assert fit_victim(victim(), splits, config(tmp_path, victim_cache=False))[1] == "off"
+    assert not (tmp_path / "victims").exists()
