@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
 
         study_main(command, rest)
     else:
-        print(f"msmult: unknown command {command!r}; allowed: run, tables, plots.\n", file=sys.stderr)
+        print(
+            f"msmult: unknown command {command!r}; allowed: run, tables, plots.\n", file=sys.stderr
+        )
         print(USAGE, file=sys.stderr)
         sys.exit(2)

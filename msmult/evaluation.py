@@ -11,7 +11,11 @@ import pandas as pd
 from msmult import metrics
 from msmult.rashomon.exploration import Exploration
 
-GAPS = ("demographic_parity_difference", "equalized_odds_difference", "equal_opportunity_difference")
+GAPS = (
+    "demographic_parity_difference",
+    "equalized_odds_difference",
+    "equal_opportunity_difference",
+)
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)
 
 
@@ -59,7 +63,9 @@ def multiplicity(scores: np.ndarray, victim_decisions: np.ndarray, y_true: np.nd
             "max": float(capacity.max()),
             "quantiles": {f"p{round(q * 100)}": float(np.quantile(capacity, q)) for q in QUANTILES},
         },
-        "viable_prediction_range_mean": float(metrics.viable_prediction_range(scores, y_true).mean()),
+        "viable_prediction_range_mean": float(
+            metrics.viable_prediction_range(scores, y_true).mean()
+        ),
         "score_variance_mean": float(metrics.score_variance(scores, y_true).mean()),
         "pairwise_disagreement_mean": float(metrics.pairwise_disagreement(decisions).mean()),
     }, capacity
@@ -69,8 +75,11 @@ def fairness(table: pd.DataFrame, victim_gaps: dict[str, float]) -> dict:
     """Each gap: the victim's value, the base surrogate's, and min/max/range/mean over the set."""
     members = table[table["in_set"]]
     return {
-        gap: {"victim": float(victim_gaps[gap]), "base": float(table[gap].iloc[0]),
-              **summary(members[gap].to_numpy())}  # fmt: skip
+        gap: {
+            "victim": float(victim_gaps[gap]),
+            "base": float(table[gap].iloc[0]),
+            **summary(members[gap].to_numpy()),
+        }  # fmt: skip
         for gap in GAPS
     }
 
@@ -90,16 +99,20 @@ def evaluate_set(
     victim_gaps = metrics.fairness_gaps(y_true, victim_decisions, group, pos_label=positive_class)
     members = exploration.in_set
     set_multiplicity, capacity = multiplicity(scores[members], victim_decisions, y_true)
-    curve = metrics.epsilon_curve(
-        losses=exploration.losses,
-        base_loss=exploration.base_loss,
-        epsilons=exploration.epsilon_grid,
-        decisions=scores.argmax(axis=2),
-        scores=scores,
-        reference_victim=victim_decisions,
-        reference_base=scores[0].argmax(axis=1),
-        labels=y_true,
-    ) if exploration.epsilon_grid else []
+    curve = (
+        metrics.epsilon_curve(
+            losses=exploration.losses,
+            base_loss=exploration.base_loss,
+            epsilons=exploration.epsilon_grid,
+            decisions=scores.argmax(axis=2),
+            scores=scores,
+            reference_victim=victim_decisions,
+            reference_base=scores[0].argmax(axis=1),
+            labels=y_true,
+        )
+        if exploration.epsilon_grid
+        else []
+    )
     return {
         "table": table,
         "capacity": capacity,

@@ -61,7 +61,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     torch.set_num_threads(cfg.threads)
     check_budget(cfg.budget)
     if not 0 < cfg.fidelity_holdout < 1:
-        raise MsmultError(f"fidelity_holdout={cfg.fidelity_holdout!r} must lie strictly between 0 and 1.")
+        raise MsmultError(
+            f"fidelity_holdout={cfg.fidelity_holdout!r} must lie strictly between 0 and 1."
+        )
     dataset, attack, explorer = build(cfg.dataset), build(cfg.attack), build(cfg.rashomon)
     with clock.stage("data"):
         splits = dataset.load(seed=cfg.seed)
@@ -82,8 +84,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         test = evaluate_set(exploration, "test", victim_proba, splits.y_test, splits.group_test,
                             splits.positive_class)  # fmt: skip
         extra = {
-            name: evaluate_set(exploration, name, victim.predict_proba(ev.x), ev.y, ev.group,
-                               splits.positive_class)  # fmt: skip
+            name: evaluate_set(
+                exploration, name, victim.predict_proba(ev.x), ev.y, ev.group, splits.positive_class
+            )  # fmt: skip
             for name, ev in splits.extra_eval.items()
         }
     table = test["table"]
@@ -119,7 +122,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
 
 def model_name(node: DictConfig) -> str:
     """The architecture or estimator a classifier config builds, e.g. ``MLP``, ``LogisticRegression``."""
-    inner = OmegaConf.select(node, "module._target_") or OmegaConf.select(node, "estimator._target_")
+    inner = OmegaConf.select(node, "module._target_") or OmegaConf.select(
+        node, "estimator._target_"
+    )
     return str(inner or node._target_).rsplit(".", 1)[-1]
 
 

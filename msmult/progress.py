@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Callable
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.progress import (

@@ -35,9 +35,22 @@ def test_writes_every_output_file(adult_run):
 def test_report_contents(adult_run):
     process, run_dir = adult_run
     report = read_report(run_dir)
-    assert {"victim", "attack", "surrogate", "rashomon", "multiplicity", "fairness", "timing"} <= set(report)
+    assert {
+        "victim",
+        "attack",
+        "surrogate",
+        "rashomon",
+        "multiplicity",
+        "fairness",
+        "timing",
+    } <= set(report)
     assert report["dataset"]["test_rows"] == 16_281
-    assert report["attack"] == {**report["attack"], "name": "knockoff", "budget": 400, "queries_used": 400}
+    assert report["attack"] == {
+        **report["attack"],
+        "name": "knockoff",
+        "budget": 400,
+        "queries_used": 400,
+    }
     assert report["victim"]["accuracy"] > 0.8  # Adult: a majority-class guess scores 0.76
     assert 0.8 < report["surrogate"]["fidelity"] <= 1.0
     m = report["multiplicity"]

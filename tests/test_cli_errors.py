@@ -12,7 +12,15 @@ CASES = [
     (("budget=lots",), "budget='lots'"),
     (("budget=20000",), "larger than the attacker pool"),
     (("rashomon.epsilon=-0.1",), "epsilon=-0.1"),
-    (("dataset=csv", "dataset.path=/nonexistent/file.csv", "dataset.target=y", "dataset.sensitive=g"), "does not exist"),
+    (
+        (
+            "dataset=csv",
+            "dataset.path=/nonexistent/file.csv",
+            "dataset.target=y",
+            "dataset.sensitive=g",
+        ),
+        "does not exist",
+    ),
     (("dataset=compas", "dataset.sensitive=nope"), "sensitive column 'nope'"),
 ]
 
@@ -30,7 +38,9 @@ def test_bad_input_is_reported_cleanly(msmult_run, overrides, message):
 def test_single_group_csv(msmult_run, tmp_path):
     path = tmp_path / "one.csv"
     path.write_text("x,y,g\n" + "".join(f"{i},{i % 2},same\n" for i in range(50)))
-    process, run_dir = msmult_run("dataset=csv", f"dataset.path={path}", "dataset.target=y", "dataset.sensitive=g")
+    process, run_dir = msmult_run(
+        "dataset=csv", f"dataset.path={path}", "dataset.target=y", "dataset.sensitive=g"
+    )
     assert process.returncode != 0
     assert "has a single group" in process.stderr and "Traceback" not in process.stderr
     assert not (run_dir / "report.json").exists()

@@ -12,17 +12,30 @@ def test_help_lists_commands_and_config_groups(tmp_path):
     assert top.returncode == 0 and all(c in top.stdout for c in ("run", "tables", "plots"))
     groups = run_cli("run", "--help", cwd=tmp_path)
     assert groups.returncode == 0
-    for line in ("dataset: adult, compas, csv, davidson, german, ham10000", "victim: cnn, gbdt, logreg, mlp, text"):
+    for line in (
+        "dataset: adult, compas, csv, davidson, german, ham10000",
+        "victim: cnn, gbdt, logreg, mlp, text",
+    ):
         assert line in groups.stdout
     job = run_cli("run", "--cfg", "job", "dataset=german", cwd=tmp_path)
-    assert job.returncode == 0 and "budget: 300" in job.stdout and "GermanCreditDataset" in job.stdout
+    assert (
+        job.returncode == 0 and "budget: 300" in job.stdout and "GermanCreditDataset" in job.stdout
+    )
     wrong = run_cli("tabels", cwd=tmp_path)
     assert wrong.returncode == 2 and "unknown command 'tabels'" in wrong.stderr
 
 
 def test_rerunning_a_sweep_skips_finished_jobs_and_redoes_killed_ones(tmp_path):
     sweep = tmp_path / "sweep"
-    args = ("run", "-m", "dataset=german", "budget=100,200", "victim.epochs=2", *FAST, f"hydra.sweep.dir={sweep}")
+    args = (
+        "run",
+        "-m",
+        "dataset=german",
+        "budget=100,200",
+        "victim.epochs=2",
+        *FAST,
+        f"hydra.sweep.dir={sweep}",
+    )
     first = run_cli(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     jobs = sorted(p.parent for p in sweep.glob("*/report.json"))

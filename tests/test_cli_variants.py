@@ -31,7 +31,9 @@ def test_variant_runs(msmult_run, overrides):
 def test_csv_dataset_runs(msmult_run, tmp_path):
     source = pd.read_csv(data_root() / "compas" / "compas-scores-two-years.nopii.csv")
     path = tmp_path / "people.csv"
-    source[["sex", "age", "priors_count", "c_charge_degree", "race", "two_year_recid"]].to_csv(path, index=False)
+    source[["sex", "age", "priors_count", "c_charge_degree", "race", "two_year_recid"]].to_csv(
+        path, index=False
+    )
     process, run_dir = msmult_run("dataset=csv", f"dataset.path={path}", "dataset.target=two_year_recid",
                                   "dataset.sensitive=sex", "budget=500")  # fmt: skip
     assert process.returncode == 0, process.stderr[-3000:]

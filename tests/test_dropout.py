@@ -60,7 +60,9 @@ def test_batched_masked_forward_equals_each_masked_model():
     module = MLP(input_shape=(4,), n_classes=3, hidden=(5, 6)).eval()
     x = torch.randn(7, 4)
     rng = np.random.default_rng(1)
-    per_model = [[draw_mask("bernoulli", 0.3, 5, rng), draw_mask("gaussian", 0.2, 6, rng)] for _ in range(3)]
+    per_model = [
+        [draw_mask("bernoulli", 0.3, 5, rng), draw_mask("gaussian", 0.2, 6, rng)] for _ in range(3)
+    ]
     forward = MaskedForward(module)
     assert forward.unit_counts(x[:1]) == [5, 6]
     masks = [torch.as_tensor(np.stack([m[i] for m in per_model])) for i in range(2)]
@@ -70,7 +72,9 @@ def test_batched_masked_forward_equals_each_masked_model():
 
 
 def test_conv_sites_mask_whole_channels():
-    conv = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), MaskSite(), nn.Flatten(), nn.Linear(2 * 16, 2))
+    conv = nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), MaskSite(), nn.Flatten(), nn.Linear(2 * 16, 2)
+    )
     x = torch.randn(3, 1, 4, 4)
     forward = MaskedForward(conv)
     masked = forward.proba([torch.tensor([[1.0, 0.0]])], x)[0]

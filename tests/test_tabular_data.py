@@ -103,7 +103,9 @@ def test_csv_detects_categoricals_and_multiclass_targets(tmp_path):
     ],
 )
 def test_csv_bad_input(tmp_path, kwargs, message):
-    path = write_csv(tmp_path / "t.csv", x=[1, 2, 3, 4], y=[0, 1, 0, 1], g=list("abab"), one=["z"] * 4)
+    path = write_csv(
+        tmp_path / "t.csv", x=[1, 2, 3, 4], y=[0, 1, 0, 1], g=list("abab"), one=["z"] * 4
+    )
     with pytest.raises(MsmultError, match=message):
         CsvDataset(**{"path": path, **kwargs}).load(seed=0)
 

@@ -43,7 +43,9 @@ def test_second_fit_is_a_hit_with_identical_predictions(tmp_path, splits):
     assert how == "miss" and (entry(tmp_path, cfg) / "weights.pt").is_file()
     second, how = fit_victim(victim(epochs=0), splits, cfg)  # epochs=0 would be untrained
     assert how == "hit"
-    np.testing.assert_array_equal(first.predict_proba(splits.x_test), second.predict_proba(splits.x_test))
+    np.testing.assert_array_equal(
+        first.predict_proba(splits.x_test), second.predict_proba(splits.x_test)
+    )
 
 
 def test_key_changes_with_dataset_victim_seed_and_threads(tmp_path):
@@ -68,7 +70,9 @@ def test_a_damaged_entry_is_rebuilt(tmp_path, splits, damage, caplog):
         (folder / "meta.json").write_text(json.dumps({**meta, "probe_sha256": "0" * 64}))
     rebuilt, how = fit_victim(victim(), splits, cfg)
     assert how == "miss" and "ignored because" in caplog.text
-    np.testing.assert_array_equal(trained.predict_proba(splits.x_test), rebuilt.predict_proba(splits.x_test))
+    np.testing.assert_array_equal(
+        trained.predict_proba(splits.x_test), rebuilt.predict_proba(splits.x_test)
+    )
     assert fit_victim(victim(), splits, cfg)[1] == "hit"  # the rebuilt entry is valid again
 
 

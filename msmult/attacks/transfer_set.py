@@ -16,7 +16,7 @@ class TransferSet:
     queries_used: int
     attack: str
 
-    def split(self, holdout: float, seed: int) -> tuple["TransferSet", "TransferSet"]:
+    def split(self, holdout: float, seed: int) -> tuple[TransferSet, TransferSet]:
         """Seeded (fit, holdout) parts; the holdout measures the fidelity loss."""
         order = np.random.default_rng(seed).permutation(len(self.x))
         n_holdout = max(1, int(round(holdout * len(self.x))))

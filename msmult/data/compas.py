@@ -13,7 +13,13 @@ from msmult.errors import MsmultError
 
 SHA256 = "a5e5c34bfd2d1f065bb12a44c0323421baf74b98b97d585915a0c2e1513ecaba"
 FEATURES = [
-    "sex", "age", "race", "juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count",
+    "sex",
+    "age",
+    "race",
+    "juv_fel_count",
+    "juv_misd_count",
+    "juv_other_count",
+    "priors_count",
     "c_charge_degree",
 ]  # fmt: skip  (COMPAS's own decile_score / score_text are left out: the victim predicts from facts)
 

@@ -20,7 +20,9 @@ def read_csv(path: str | None) -> pd.DataFrame:
         )
     file = Path(path).expanduser()
     if not file.is_file():
-        raise MsmultError(f"dataset.path={path!r} does not exist or is not a file; give a CSV file.")
+        raise MsmultError(
+            f"dataset.path={path!r} does not exist or is not a file; give a CSV file."
+        )
     try:
         frame = pd.read_csv(file)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:

@@ -30,7 +30,7 @@ class Splits:
     sensitive: str
     positive_class: int = 1
     info: dict = field(default_factory=dict)
-    extra_eval: dict[str, "EvalSet"] = field(default_factory=dict)
+    extra_eval: dict[str, EvalSet] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:

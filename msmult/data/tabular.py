@@ -106,7 +106,9 @@ def prepare_tabular(
         test_rows = frame.iloc[test]
         y_test = y_all[test]
     else:
-        victim, pool, rounding = three_way_split(len(frame), (fractions[0], fractions[1], 0.0), seed)
+        victim, pool, rounding = three_way_split(
+            len(frame), (fractions[0], fractions[1], 0.0), seed
+        )
         pool = np.concatenate([pool, rounding])  # every non-victim row belongs to the attacker
         test_rows = test_frame
         y_test = y_all[len(frame) :]

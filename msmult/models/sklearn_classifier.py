@@ -15,7 +15,7 @@ class SklearnClassifier:
         self.n_classes = n_classes
         self.name = name
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "SklearnClassifier":
+    def fit(self, x: np.ndarray, y: np.ndarray) -> SklearnClassifier:
         self.estimator_ = clone(self.estimator).fit(x.reshape(len(x), -1), y)
         return self
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -70,7 +70,7 @@ class TorchClassifier:
         self.module_.to(self.device_)
         return self.module_
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> "TorchClassifier":
+    def fit(self, x: np.ndarray, y: np.ndarray) -> TorchClassifier:
         module = self.build(x.shape[1:])
         inputs = as_tensor(x, self.device_)
         targets = torch.as_tensor(one_hot(y, self.n_classes), device=self.device_)
@@ -97,7 +97,7 @@ class TorchClassifier:
         """Weights only (a state dict), loadable with ``weights_only=True``."""
         torch.save(self.module_.state_dict(), path)
 
-    def load(self, path: str, input_shape: tuple[int, ...]) -> "TorchClassifier":
+    def load(self, path: str, input_shape: tuple[int, ...]) -> TorchClassifier:
         """Rebuild the module for ``input_shape`` and load saved weights (no pickled code)."""
         module = self.build(input_shape)
         module.load_state_dict(torch.load(path, map_location=self.device_, weights_only=True))

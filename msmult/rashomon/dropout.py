@@ -62,14 +62,18 @@ class MaskedForward:
     def unit_counts(self, example: torch.Tensor) -> list[int]:
         """Hidden units (features or channels) at each site, found by one forward pass."""
         counts: list[int] = []
-        hooks = [s.register_forward_hook(lambda _m, _i, o: counts.append(o.shape[1])) for s in self.sites]
+        hooks = [
+            s.register_forward_hook(lambda _m, _i, o: counts.append(o.shape[1])) for s in self.sites
+        ]
         self.module(example)
         for hook in hooks:
             hook.remove()
         return counts
 
     @torch.no_grad()
-    def proba(self, masks: list[torch.Tensor], x: torch.Tensor, batch_rows: int = 8192) -> torch.Tensor:
+    def proba(
+        self, masks: list[torch.Tensor], x: torch.Tensor, batch_rows: int = 8192
+    ) -> torch.Tensor:
         """(B, n, c) probabilities of the B masked models on ``x``; one forward pass holds at most
         ``batch_rows`` rows (B copies of each input row), which bounds memory for conv nets."""
         self.masks = masks
@@ -132,8 +136,14 @@ class DropoutExplorer:
         for kind_id, kind in enumerate(self.kinds):
             for rate_id, rate in enumerate(self.rates):
                 for draw in range(self.draws_per_rate):
-                    seed = int(np.random.SeedSequence([self.seed, kind_id, rate_id, draw]).generate_state(1)[0])
-                    rows.append({"kind": kind, "rate": float(rate), "draw": draw, "mask_seed": seed})
+                    seed = int(
+                        np.random.SeedSequence([self.seed, kind_id, rate_id, draw]).generate_state(
+                            1
+                        )[0]
+                    )
+                    rows.append(
+                        {"kind": kind, "rate": float(rate), "draw": draw, "mask_seed": seed}
+                    )
         return pd.DataFrame(rows)
 
     def explore(
@@ -152,14 +162,23 @@ class DropoutExplorer:
         units = forward.unit_counts(holdout[:1])
         table = self.candidates()
         losses = np.empty(len(table))
-        scores = {name: np.empty((len(table), len(x), surrogate.n_classes), np.float32) for name, x in eval_sets.items()}
+        scores = {
+            name: np.empty((len(table), len(x), surrogate.n_classes), np.float32)
+            for name, x in eval_sets.items()
+        }
         with progress_bar("exploring Rashomon set (dropout)", len(table)) as advance:
             for start in range(0, len(table), self.models_per_pass):
                 batch = table.iloc[start : start + self.models_per_pass]
                 masks = self._masks(batch, units, device)
-                losses[start : start + len(batch)] = fidelity_loss(forward.proba(masks, holdout, self.batch_rows), targets).cpu().numpy()
+                losses[start : start + len(batch)] = (
+                    fidelity_loss(forward.proba(masks, holdout, self.batch_rows), targets)
+                    .cpu()
+                    .numpy()
+                )
                 for name, x in evals.items():
-                    scores[name][start : start + len(batch)] = forward.proba(masks, x, self.batch_rows).cpu().numpy()
+                    scores[name][start : start + len(batch)] = (
+                        forward.proba(masks, x, self.batch_rows).cpu().numpy()
+                    )
                 advance(len(batch))
         return Exploration(table, losses, scores, self.epsilon, tuple(self.epsilon_grid))
 
@@ -173,4 +192,7 @@ class DropoutExplorer:
             else:
                 rng = np.random.default_rng(int(seed))
                 per_model.append([draw_mask(kind, rate, u, rng) for u in units])
-        return [torch.as_tensor(np.stack([m[i] for m in per_model]), device=device) for i in range(len(units))]
+        return [
+            torch.as_tensor(np.stack([m[i] for m in per_model]), device=device)
+            for i in range(len(units))
+        ]

@@ -14,7 +14,11 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 def render(report: dict) -> str:
     """Markdown with the setup, the headline numbers, fairness ranges and the epsilon curve."""
     dataset, attack, surrogate = report["dataset"], report["attack"], report["surrogate"]
-    rashomon, multiplicity, fairness = report["rashomon"], report["multiplicity"], report["fairness"]
+    rashomon, multiplicity, fairness = (
+        report["rashomon"],
+        report["multiplicity"],
+        report["fairness"],
+    )
     capacity = multiplicity["rashomon_capacity"]
     parts = [
         f"# msmult report: {dataset['name']}",
@@ -27,22 +31,40 @@ def render(report: dict) -> str:
         f"base surrogate's fidelity loss ({rashomon['base_loss']:.4f}). Sensitive attribute: "
         f"`{dataset['sensitive']}`.",
         "## Multiplicity over the Rashomon set",
-        table(["metric", "value"], [
-            ["ambiguity vs victim", f"{multiplicity['ambiguity_vs_victim']:.4f}"],
-            ["discrepancy vs victim", f"{multiplicity['discrepancy_vs_victim']:.4f}"],
-            ["ambiguity vs base surrogate", f"{multiplicity['ambiguity_vs_base']:.4f}"],
-            ["discrepancy vs base surrogate", f"{multiplicity['discrepancy_vs_base']:.4f}"],
-            ["Rashomon Capacity mean", f"{capacity['mean']:.4f}"],
-            *[[f"Rashomon Capacity {q}", f"{v:.4f}"] for q, v in capacity["quantiles"].items()],
-            ["viable prediction range (mean)", f"{multiplicity['viable_prediction_range_mean']:.4f}"],
-            ["pairwise disagreement (mean)", f"{multiplicity['pairwise_disagreement_mean']:.4f}"],
-            ["fidelity over the set", f"{rashomon['fidelity']['min']:.4f} .. {rashomon['fidelity']['max']:.4f}"],
-        ]),  # fmt: skip
+        table(
+            ["metric", "value"],
+            [
+                ["ambiguity vs victim", f"{multiplicity['ambiguity_vs_victim']:.4f}"],
+                ["discrepancy vs victim", f"{multiplicity['discrepancy_vs_victim']:.4f}"],
+                ["ambiguity vs base surrogate", f"{multiplicity['ambiguity_vs_base']:.4f}"],
+                ["discrepancy vs base surrogate", f"{multiplicity['discrepancy_vs_base']:.4f}"],
+                ["Rashomon Capacity mean", f"{capacity['mean']:.4f}"],
+                *[[f"Rashomon Capacity {q}", f"{v:.4f}"] for q, v in capacity["quantiles"].items()],
+                [
+                    "viable prediction range (mean)",
+                    f"{multiplicity['viable_prediction_range_mean']:.4f}",
+                ],
+                [
+                    "pairwise disagreement (mean)",
+                    f"{multiplicity['pairwise_disagreement_mean']:.4f}",
+                ],
+                [
+                    "fidelity over the set",
+                    f"{rashomon['fidelity']['min']:.4f} .. {rashomon['fidelity']['max']:.4f}",
+                ],
+            ],
+        ),  # fmt: skip
         "## Group fairness: victim vs the Rashomon set",
-        table(["gap", "victim", "base surrogate", "set min", "set max", "set range"], [
-            [gap, *(f"{fairness[gap][k]:.4f}" for k in ("victim", "base", "min", "max", "range"))]
-            for gap in GAPS
-        ]),  # fmt: skip
+        table(
+            ["gap", "victim", "base surrogate", "set min", "set max", "set range"],
+            [
+                [
+                    gap,
+                    *(f"{fairness[gap][k]:.4f}" for k in ("victim", "base", "min", "max", "range")),
+                ]
+                for gap in GAPS
+            ],
+        ),  # fmt: skip
     ]
     curve = multiplicity.get("epsilon_curve") or []
     if curve:

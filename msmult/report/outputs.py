@@ -61,7 +61,9 @@ def write_outputs(
     curve = report["multiplicity"]["epsilon_curve"]
     if curve:
         plots.epsilon_curve_plot(curve, run_dir / "epsilon_curve.png", title)
-    plots.capacity_cdf_plot(capacity, report["dataset"]["classes"], run_dir / "capacity_cdf.png", title)
+    plots.capacity_cdf_plot(
+        capacity, report["dataset"]["classes"], run_dir / "capacity_cdf.png", title
+    )
     write_text(run_dir / "report.md", markdown.render(report))
     write_json(run_dir / "report.json", report)
     write_json(run_dir / MARKER, marker(run_dir, cfg))

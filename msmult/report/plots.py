@@ -19,7 +19,9 @@ CURVE_METRICS = (
 
 
 def save(figure: plt.Figure, target: Path) -> None:
-    write_with(target, lambda path: figure.savefig(path, format="png", dpi=120, bbox_inches="tight"))
+    write_with(
+        target, lambda path: figure.savefig(path, format="png", dpi=120, bbox_inches="tight")
+    )
     plt.close(figure)
 
 
@@ -34,7 +36,9 @@ def epsilon_curve_plot(curve: list[dict], target: Path, title: str) -> None:
     right.plot(eps, [point["size"] for point in curve], marker="o", color="black")
     right.set(xlabel="epsilon", ylabel="Rashomon set size", title="set size and capacity")
     twin = right.twinx()
-    twin.plot(eps, [point["rashomon_capacity_mean"] for point in curve], marker="s", color="tab:red")
+    twin.plot(
+        eps, [point["rashomon_capacity_mean"] for point in curve], marker="s", color="tab:red"
+    )
     twin.set_ylabel("mean Rashomon Capacity", color="tab:red")
     figure.suptitle(title)
     save(figure, target)

@@ -20,15 +20,29 @@ def summary_table(report: dict) -> Table:
         ("victim accuracy (test)", f"{report['victim']['accuracy']:.4f}"),
         ("base surrogate fidelity", f"{report['surrogate']['fidelity']:.4f}"),
         ("base surrogate accuracy", f"{report['surrogate']['accuracy']:.4f}"),
-        ("Rashomon set size", f"{multiplicity['set_size']} of {report['rashomon']['candidates']} "
-                              f"(epsilon={report['rashomon']['epsilon']})"),  # fmt: skip
-        ("fidelity over the set", f"{report['rashomon']['fidelity']['min']:.4f} .. "
-                                  f"{report['rashomon']['fidelity']['max']:.4f}"),  # fmt: skip
-        ("ambiguity vs victim / vs base", f"{multiplicity['ambiguity_vs_victim']:.4f} / "
-                                          f"{multiplicity['ambiguity_vs_base']:.4f}"),  # fmt: skip
-        ("discrepancy vs victim / vs base", f"{multiplicity['discrepancy_vs_victim']:.4f} / "
-                                            f"{multiplicity['discrepancy_vs_base']:.4f}"),  # fmt: skip
-        ("Rashomon Capacity mean / p90", f"{capacity['mean']:.4f} / {capacity['quantiles']['p90']:.4f}"),
+        (
+            "Rashomon set size",
+            f"{multiplicity['set_size']} of {report['rashomon']['candidates']} "
+            f"(epsilon={report['rashomon']['epsilon']})",
+        ),  # fmt: skip
+        (
+            "fidelity over the set",
+            f"{report['rashomon']['fidelity']['min']:.4f} .. "
+            f"{report['rashomon']['fidelity']['max']:.4f}",
+        ),  # fmt: skip
+        (
+            "ambiguity vs victim / vs base",
+            f"{multiplicity['ambiguity_vs_victim']:.4f} / {multiplicity['ambiguity_vs_base']:.4f}",
+        ),  # fmt: skip
+        (
+            "discrepancy vs victim / vs base",
+            f"{multiplicity['discrepancy_vs_victim']:.4f} / "
+            f"{multiplicity['discrepancy_vs_base']:.4f}",
+        ),  # fmt: skip
+        (
+            "Rashomon Capacity mean / p90",
+            f"{capacity['mean']:.4f} / {capacity['quantiles']['p90']:.4f}",
+        ),
     ]
     for gap in GAPS:
         values = fairness[gap]
