@@ -91,8 +91,10 @@ def evaluate_set(
     y_true: np.ndarray,
     group: np.ndarray,
     positive_class: int,
+    with_curve: bool = True,
 ) -> dict:
-    """Everything reported for one evaluation set (the test split, or e.g. HateCheck)."""
+    """Everything reported for one evaluation set (the test split, or e.g. HateCheck); the
+    epsilon curve only when ``with_curve`` and the exploration has an epsilon grid."""
     scores = exploration.scores[name]
     victim_decisions = victim_proba.argmax(axis=1)
     table = member_table(exploration, scores, victim_decisions, y_true, group, positive_class)
@@ -110,7 +112,7 @@ def evaluate_set(
             reference_base=scores[0].argmax(axis=1),
             labels=y_true,
         )
-        if exploration.epsilon_grid
+        if with_curve and exploration.epsilon_grid
         else []
     )
     return {

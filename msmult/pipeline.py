@@ -85,7 +85,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
                             splits.positive_class)  # fmt: skip
         extra = {
             name: evaluate_set(
-                exploration, name, victim.predict_proba(ev.x), ev.y, ev.group, splits.positive_class
+                exploration, name, victim.predict_proba(ev.x), ev.y, ev.group,
+                splits.positive_class, with_curve=False,
             )  # fmt: skip
             for name, ev in splits.extra_eval.items()
         }
