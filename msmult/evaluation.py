@@ -46,12 +46,14 @@ def member_table(
     return table
 
 
-def multiplicity(scores: np.ndarray, victim_decisions: np.ndarray, y_true: np.ndarray) -> dict:
+def multiplicity(
+    scores: np.ndarray, victim_decisions: np.ndarray, y_true: np.ndarray, capacity_tol: float
+) -> dict:
     """Set-level multiplicity of the members' (m, n, c) scores, vs the victim and vs the base;
     score-based metrics (VPR, variance) look at the score of each row's true class."""
     decisions = scores.argmax(axis=2)
     base = decisions[0]
-    capacity = metrics.rashomon_capacity(scores)
+    capacity = metrics.rashomon_capacity(scores, capacity_tol)
     return {
         "set_size": int(len(scores)),
         "ambiguity_vs_victim": metrics.ambiguity(decisions, victim_decisions),
@@ -92,6 +94,7 @@ def evaluate_set(
     group: np.ndarray,
     positive_class: int,
     with_curve: bool = True,
+    capacity_tol: float = 1e-9,
 ) -> dict:
     """Everything reported for one evaluation set (the test split, or e.g. HateCheck); the
     epsilon curve only when ``with_curve`` and the exploration has an epsilon grid."""
@@ -100,7 +103,9 @@ def evaluate_set(
     table = member_table(exploration, scores, victim_decisions, y_true, group, positive_class)
     victim_gaps = metrics.fairness_gaps(y_true, victim_decisions, group, pos_label=positive_class)
     members = exploration.in_set
-    set_multiplicity, capacity = multiplicity(scores[members], victim_decisions, y_true)
+    set_multiplicity, capacity = multiplicity(
+        scores[members], victim_decisions, y_true, capacity_tol
+    )
     curve = (
         metrics.epsilon_curve(
             losses=exploration.losses,
@@ -111,6 +116,7 @@ def evaluate_set(
             reference_victim=victim_decisions,
             reference_base=scores[0].argmax(axis=1),
             labels=y_true,
+            tol=capacity_tol,
         )
         if with_curve and exploration.epsilon_grid
         else []

@@ -60,6 +60,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     clock = Stopwatch()
     torch.set_num_threads(cfg.threads)
     check_budget(cfg.budget)
+    if not cfg.capacity_tol > 0:
+        raise MsmultError(f"capacity_tol={cfg.capacity_tol!r} must be > 0 (bits, e.g. 1e-9).")
     if not 0 < cfg.fidelity_holdout < 1:
         raise MsmultError(
             f"fidelity_holdout={cfg.fidelity_holdout!r} must lie strictly between 0 and 1."
@@ -82,11 +84,17 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         exploration = explorer.explore(surrogate, holdout.x, holdout.targets, eval_sets)
     with clock.stage("metrics"):
         test = evaluate_set(exploration, "test", victim_proba, splits.y_test, splits.group_test,
-                            splits.positive_class)  # fmt: skip
+                            splits.positive_class, capacity_tol=cfg.capacity_tol)  # fmt: skip
         extra = {
             name: evaluate_set(
-                exploration, name, victim.predict_proba(ev.x), ev.y, ev.group,
-                splits.positive_class, with_curve=False,
+                exploration,
+                name,
+                victim.predict_proba(ev.x),
+                ev.y,
+                ev.group,
+                splits.positive_class,
+                with_curve=False,
+                capacity_tol=cfg.capacity_tol,
             )  # fmt: skip
             for name, ev in splits.extra_eval.items()
         }

@@ -80,6 +80,7 @@ def epsilon_curve(
     reference_victim: np.ndarray,
     reference_base: np.ndarray,
     labels: np.ndarray,
+    tol: float = 1e-9,
 ) -> list[dict]:
     """Multiplicity of the Rashomon set {losses <= base_loss + eps} for each eps in ``epsilons``.
 
@@ -112,7 +113,7 @@ def epsilon_curve(
             "discrepancy_vs_victim": discrepancy(dk, reference_victim),
             "ambiguity_vs_base": ambiguity(dk, reference_base),
             "discrepancy_vs_base": discrepancy(dk, reference_base),
-            "rashomon_capacity_mean": float(rashomon_capacity(sk).mean()),
+            "rashomon_capacity_mean": float(rashomon_capacity(sk, tol).mean()),
             "viable_prediction_range_mean": float(viable_prediction_range(sk, labels).mean()),
             "pairwise_disagreement_mean": float(pairwise_disagreement(dk).mean()),
         }
