@@ -20,9 +20,9 @@ from omegaconf import DictConfig, OmegaConf
 from msmult.errors import MsmultError
 from msmult.evaluation import evaluate_set
 from msmult.models.victim_cache import fit_victim
-from msmult.oracle import check_budget
 from msmult.report.outputs import predictions_frame, write_outputs
 from msmult.report.summary import print_summary
+from msmult.validation import check_run_config
 
 log = logging.getLogger("msmult")
 
@@ -58,14 +58,8 @@ class Stopwatch:
 def run(cfg: DictConfig, run_dir: Path) -> dict:
     """Run the whole pipeline for ``cfg`` and write its outputs into ``run_dir``."""
     clock = Stopwatch()
+    check_run_config(cfg)
     torch.set_num_threads(cfg.threads)
-    check_budget(cfg.budget)
-    if not cfg.capacity_tol > 0:
-        raise MsmultError(f"capacity_tol={cfg.capacity_tol!r} must be > 0 (bits, e.g. 1e-9).")
-    if not 0 < cfg.fidelity_holdout < 1:
-        raise MsmultError(
-            f"fidelity_holdout={cfg.fidelity_holdout!r} must lie strictly between 0 and 1."
-        )
     dataset, attack, explorer = build(cfg.dataset), build(cfg.attack), build(cfg.rashomon)
     with clock.stage("data"):
         splits = dataset.load(seed=cfg.seed)

@@ -12,6 +12,9 @@ CASES = [
     (("budget=lots",), "budget='lots'"),
     (("budget=20000",), "larger than the attacker pool"),
     (("rashomon.epsilon=-0.1",), "epsilon=-0.1"),
+    (("seed=-1",), "seed=-1"),
+    (("fidelity_holdout=1.5",), "fidelity_holdout=1.5"),
+    (("device=tpu",), "device='tpu'"),
     (
         (
             "dataset=csv",
