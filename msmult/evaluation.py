@@ -26,14 +26,14 @@ def summary(values: np.ndarray) -> dict[str, float]:
 
 def member_table(
     exploration: Exploration,
-    scores: np.ndarray,
+    decisions: np.ndarray,
     victim_decisions: np.ndarray,
     y_true: np.ndarray,
     group: np.ndarray,
     positive_class: int,
 ) -> pd.DataFrame:
-    """One row per candidate: loss, membership, fidelity, accuracy and the fairness gaps."""
-    decisions = scores.argmax(axis=2)
+    """One row per candidate (``decisions`` (m, n)): loss, membership, fidelity, accuracy and
+    the fairness gaps."""
     table = exploration.candidates.copy()
     table.insert(0, "model", [f"m{i:04d}" for i in range(len(table))])
     table["loss"] = exploration.losses
@@ -47,11 +47,15 @@ def member_table(
 
 
 def multiplicity(
-    scores: np.ndarray, victim_decisions: np.ndarray, y_true: np.ndarray, capacity_tol: float
-) -> dict:
-    """Set-level multiplicity of the members' (m, n, c) scores, vs the victim and vs the base;
-    score-based metrics (VPR, variance) look at the score of each row's true class."""
-    decisions = scores.argmax(axis=2)
+    scores: np.ndarray,
+    decisions: np.ndarray,
+    victim_decisions: np.ndarray,
+    y_true: np.ndarray,
+    capacity_tol: float,
+) -> tuple[dict, np.ndarray]:
+    """Set-level multiplicity of the members' (m, n, c) scores and (m, n) decisions, vs the victim
+    and vs the base (row 0), with the per-row Rashomon Capacity; score-based metrics (VPR,
+    variance) look at the score of each row's true class."""
     base = decisions[0]
     capacity = metrics.rashomon_capacity(scores, capacity_tol)
     return {
@@ -99,22 +103,23 @@ def evaluate_set(
     """Everything reported for one evaluation set (the test split, or e.g. HateCheck); the
     epsilon curve only when ``with_curve`` and the exploration has an epsilon grid."""
     scores = exploration.scores[name]
+    decisions = scores.argmax(axis=2)
     victim_decisions = victim_proba.argmax(axis=1)
-    table = member_table(exploration, scores, victim_decisions, y_true, group, positive_class)
+    table = member_table(exploration, decisions, victim_decisions, y_true, group, positive_class)
     victim_gaps = metrics.fairness_gaps(y_true, victim_decisions, group, pos_label=positive_class)
     members = exploration.in_set
     set_multiplicity, capacity = multiplicity(
-        scores[members], victim_decisions, y_true, capacity_tol
+        scores[members], decisions[members], victim_decisions, y_true, capacity_tol
     )
     curve = (
         metrics.epsilon_curve(
             losses=exploration.losses,
             base_loss=exploration.base_loss,
             epsilons=exploration.epsilon_grid,
-            decisions=scores.argmax(axis=2),
+            decisions=decisions,
             scores=scores,
             reference_victim=victim_decisions,
-            reference_base=scores[0].argmax(axis=1),
+            reference_base=decisions[0],
             labels=y_true,
             tol=capacity_tol,
         )
