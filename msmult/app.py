@@ -6,15 +6,16 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import CompactHydraException
 from omegaconf import DictConfig
 
 from msmult import pipeline
+from msmult.errors import MsmultError
+from msmult.fileio import shipped_folder
 from msmult.report.outputs import is_complete
 from msmult.sweep import record_skip
 
-_PACKAGED = Path(__file__).resolve().parent / "conf"  # wheel: force-included copy of conf/
-_REPOSITORY = Path(__file__).resolve().parent.parent / "conf"  # source tree / editable install
-CONFIG_DIR = str(_PACKAGED if _PACKAGED.is_dir() else _REPOSITORY)
+CONFIG_DIR = str(shipped_folder("conf"))  # absolute: see shared Hydra notes
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
@@ -25,4 +26,11 @@ def run_app(cfg: DictConfig) -> dict | None:
     if is_complete(run_dir, cfg):
         record_skip(run_dir)
         return None
-    return pipeline.run(cfg, run_dir)
+    try:
+        return pipeline.run(cfg, run_dir)
+    except MsmultError as error:
+        raise RunError(str(error)) from None
+
+
+class RunError(CompactHydraException):
+    """An ``MsmultError`` at the CLI: Hydra prints the one paragraph, no traceback, exit 1."""

@@ -1,7 +1,8 @@
-"""The one error type msmult raises for bad input (config values, files, columns)."""
-
-from hydra.errors import CompactHydraException
+"""The one error type msmult raises for bad input (config values, files, columns, plugins)."""
 
 
-class MsmultError(CompactHydraException):
-    """Bad input: Hydra prints the one-paragraph message without a traceback and exits non-zero."""
+class MsmultError(ValueError):
+    """Bad input, explained in one paragraph that names the value and what is allowed.
+
+    Plain Python, so the library raises it without the CLI; ``msmult run`` turns it into Hydra's
+    compact error (the message alone, no traceback, non-zero exit)."""

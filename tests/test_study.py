@@ -19,7 +19,7 @@ from hydra.utils import instantiate
 from msmult.app import CONFIG_DIR
 from msmult.errors import MsmultError
 from msmult.evaluation import GAPS
-from msmult.report.atomic import write_json
+from msmult.fileio import write_json
 from msmult.report.outputs import MARKER, marker
 from msmult.study import main
 from msmult.study.collect import (

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from msmult.errors import MsmultError
-
-_PACKAGED = Path(__file__).resolve().parent.parent / "datasets"  # wheel: force-included copy
-_REPOSITORY = Path(__file__).resolve().parents[2] / "data"  # source tree / editable install
+from msmult.fileio import sha256_of, shipped_folder
 
 
 def data_root() -> Path:
     """The folder holding the shipped datasets (packaged copy first, else the repository's data/)."""
-    return _PACKAGED if _PACKAGED.is_dir() else _REPOSITORY
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return shipped_folder("data")
 
 
 def verified_path(folder: str, name: str, sha256: str) -> Path:

@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
-from msmult.data.files import sha256_of
 from msmult.data.splits import Splits
 from msmult.models.torch_classifier import TorchClassifier
-from msmult.report.atomic import write_json, write_with
+from msmult.fileio import sha256_of, sha256_of_value, write_json, write_with
 
 log = logging.getLogger("msmult")
 PROBE_ROWS = 256
@@ -35,7 +34,7 @@ def cache_key(cfg: DictConfig) -> tuple[str, dict]:
         "seed": int(cfg.seed),
         "threads": int(cfg.threads),
     }
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:24], inputs
+    return sha256_of_value(inputs)[:24], inputs
 
 
 def probe(victim: TorchClassifier, splits: Splits) -> str:

@@ -3,7 +3,6 @@ marker after it, each atomically, so a killed run never leaves a report that loo
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from msmult.data.splits import Splits
 from msmult.report import markdown, plots
-from msmult.report.atomic import write_json, write_text, write_with
+from msmult.fileio import sha256_of, sha256_of_value, write_json, write_text, write_with
 
 MARKER = ".msmult-complete.json"
 RESULT_NEUTRAL = ("cache_dir", "victim_cache")  # where a victim comes from does not change results
@@ -24,7 +23,7 @@ def config_fingerprint(cfg: DictConfig) -> str:
     values = OmegaConf.to_container(cfg, resolve=True)
     for key in RESULT_NEUTRAL:
         values.pop(key, None)
-    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+    return sha256_of_value(values)
 
 
 def predictions_frame(
@@ -73,7 +72,7 @@ def marker(run_dir: Path, cfg: DictConfig) -> dict[str, str]:
     """What the completion marker holds: the config's fingerprint and the report's sha256."""
     return {
         "config_sha256": config_fingerprint(cfg),
-        "report_sha256": hashlib.sha256((run_dir / "report.json").read_bytes()).hexdigest(),
+        "report_sha256": sha256_of(run_dir / "report.json"),
     }
 
 

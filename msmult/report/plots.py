@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from msmult.report.atomic import write_with  # noqa: E402
+from msmult.fileio import write_with  # noqa: E402
 
 CURVE_METRICS = (
     "ambiguity_vs_victim", "discrepancy_vs_victim", "ambiguity_vs_base", "discrepancy_vs_base",

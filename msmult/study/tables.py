@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from msmult.evaluation import GAPS
-from msmult.report.atomic import write_text
+from msmult.fileio import write_text
 from msmult.study.collect import KEYS, across_seeds, epsilon_points
 
 KEY_LABELS = {

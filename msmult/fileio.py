@@ -1,7 +1,9 @@
-"""Atomic file writes: write to a temporary sibling, then rename over the target."""
+"""File helpers shared by every stage: atomic writes (temporary sibling, then rename), sha256 of
+files and of JSON-ready values, and the packaged-or-repository lookup of shipped folders."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -39,3 +41,28 @@ def write_with(target: Path, writer: Callable[[Path], None]) -> None:
     """Atomic write through a library writer that takes a path (pandas, matplotlib)."""
     with atomic_path(target) as temporary:
         writer(temporary)
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_of_value(value: object) -> str:
+    """Hex sha256 of a JSON-ready value (keys sorted): the hash of a resolved config."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def shipped_folder(name: str) -> Path:
+    """A folder shipped with msmult: the wheel's packaged copy (``msmult/<packaged>``) when it
+    exists, else the repository's top-level folder (source tree, editable install)."""
+    package = Path(__file__).resolve().parent
+    packaged = package / PACKAGED_NAMES.get(name, name)
+    return packaged if packaged.is_dir() else package.parent / name
+
+
+PACKAGED_NAMES = {"data": "datasets"}  # pyproject's force-include renames data/ in the wheel
