@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from importlib.metadata import version
 
 USAGE = """usage: msmult <command> [arguments]
 
@@ -15,7 +17,7 @@ commands:
   tables PATH...       collect every report.json under PATH into study tables and figures
   plots PATH...        only the figures of `tables`
 
-`msmult <command> --help` shows the options of one command."""
+`msmult <command> --help` shows the options of one command; `msmult --version` the version."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,10 +25,16 @@ def main(argv: list[str] | None = None) -> None:
     if not args or args[0] in ("-h", "--help"):
         print(USAGE)
         return
+    if args[0] in ("-V", "--version"):
+        print(f"msmult {version('msmult')}")
+        return
     command, rest = args[0], args[1:]
     if command == "run":
         from msmult.app import run_app
 
+        # plugins: modules in the folder msmult runs in can be named in `_target_`, as with
+        # `python -m msmult`
+        sys.path.insert(0, os.getcwd())
         sys.argv = ["msmult run", *rest]
         run_app()
     elif command in ("tables", "plots"):

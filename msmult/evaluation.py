@@ -9,13 +9,10 @@ import numpy as np
 import pandas as pd
 
 from msmult import metrics
+from msmult.metrics import GAPS
+from msmult.metrics.registry import SetView, measure
 from msmult.rashomon.exploration import Exploration
 
-GAPS = (
-    "demographic_parity_difference",
-    "equalized_odds_difference",
-    "equal_opportunity_difference",
-)
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)
 
 
@@ -46,35 +43,18 @@ def member_table(
     return table
 
 
-def multiplicity(
-    scores: np.ndarray,
-    decisions: np.ndarray,
-    victim_decisions: np.ndarray,
-    y_true: np.ndarray,
-    capacity_tol: float,
-) -> tuple[dict, np.ndarray]:
-    """Set-level multiplicity of the members' (m, n, c) scores and (m, n) decisions, vs the victim
-    and vs the base (row 0), with the per-row Rashomon Capacity; score-based metrics (VPR,
-    variance) look at the score of each row's true class."""
-    base = decisions[0]
-    capacity = metrics.rashomon_capacity(scores, capacity_tol)
+def multiplicity(view: SetView) -> dict:
+    """Set-level multiplicity of the members in ``view`` (row 0 the base surrogate): the set size,
+    every registered metric, and the maximum and quantiles of the per-row Rashomon Capacity."""
+    capacity = view.capacity
     return {
-        "set_size": int(len(scores)),
-        "ambiguity_vs_victim": metrics.ambiguity(decisions, victim_decisions),
-        "discrepancy_vs_victim": metrics.discrepancy(decisions, victim_decisions),
-        "ambiguity_vs_base": metrics.ambiguity(decisions, base),
-        "discrepancy_vs_base": metrics.discrepancy(decisions, base),
-        "rashomon_capacity": {
-            "mean": float(capacity.mean()),
-            "max": float(capacity.max()),
-            "quantiles": {f"p{round(q * 100)}": float(np.quantile(capacity, q)) for q in QUANTILES},
+        "set_size": int(len(view.scores)),
+        **measure(view),
+        "rashomon_capacity_max": float(capacity.max()),
+        "rashomon_capacity_quantiles": {
+            f"p{round(q * 100)}": float(np.quantile(capacity, q)) for q in QUANTILES
         },
-        "viable_prediction_range_mean": float(
-            metrics.viable_prediction_range(scores, y_true).mean()
-        ),
-        "score_variance_mean": float(metrics.score_variance(scores, y_true).mean()),
-        "pairwise_disagreement_mean": float(metrics.pairwise_disagreement(decisions).mean()),
-    }, capacity
+    }
 
 
 def fairness(table: pd.DataFrame, victim_gaps: dict[str, float]) -> dict:
@@ -108,9 +88,8 @@ def evaluate_set(
     table = member_table(exploration, decisions, victim_decisions, y_true, group, positive_class)
     victim_gaps = metrics.fairness_gaps(y_true, victim_decisions, group, pos_label=positive_class)
     members = exploration.in_set
-    set_multiplicity, capacity = multiplicity(
-        scores[members], decisions[members], victim_decisions, y_true, capacity_tol
-    )
+    view = SetView(scores[members], decisions[members], victim_decisions, decisions[0], y_true,
+                   capacity_tol)  # fmt: skip
     curve = (
         metrics.epsilon_curve(
             losses=exploration.losses,
@@ -128,12 +107,12 @@ def evaluate_set(
     )
     return {
         "table": table,
-        "capacity": capacity,
+        "capacity": view.capacity,
         "victim": {
             "accuracy": float((victim_decisions == y_true).mean()),
             "fairness": {gap: float(value) for gap, value in victim_gaps.items() if gap in GAPS},
         },
-        "multiplicity": {**set_multiplicity, "epsilon_curve": curve},
+        "multiplicity": {**multiplicity(view), "epsilon_curve": curve},
         "fairness": fairness(table, victim_gaps),
         "members": {
             "fidelity": summary(table.loc[members, "fidelity"].to_numpy()),

@@ -1,38 +1,127 @@
-"""Checks of the top-level config values, before any data is loaded or model trained."""
+"""One validation pattern for every config value: each constructor checks its own arguments with
+these helpers, once, at the boundary, and a bad value gets the same one-paragraph message shape
+whether its type or its range is wrong:
+
+    ``<key>=<value> is not allowed: <what is allowed>, e.g. <example>.``
+"""
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from msmult.errors import MsmultError
-from msmult.models.device import resolve_device
-from msmult.oracle import check_budget
 
 
-def is_whole(value: object, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+def bad_value(key: str, value: Any, allowed: str, example: str | None = None) -> MsmultError:
+    """The error for ``key=value``: what is allowed and, when given, an example."""
+    hint = f", e.g. {example}" if example else ""
+    return MsmultError(f"{key}={value!r} is not allowed: {allowed}{hint}.")
 
 
-def is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_run_config(cfg: DictConfig) -> None:
-    """Raise a one-paragraph ``MsmultError`` naming the first bad top-level value."""
-    check_budget(cfg.budget)
-    if not is_whole(cfg.seed, 0):
-        raise MsmultError(f"seed={cfg.seed!r} must be a whole number >= 0, e.g. seed=0.")
-    if not is_whole(cfg.threads, 1):
-        raise MsmultError(
-            f"threads={cfg.threads!r} must be a whole number >= 1 (torch CPU threads)."
-        )
-    if not (is_number(cfg.fidelity_holdout) and 0 < cfg.fidelity_holdout < 1):
-        raise MsmultError(
-            f"fidelity_holdout={cfg.fidelity_holdout!r} must be a number strictly between 0 and 1 "
-            "(the share of the transfer set held out to measure fidelity loss), e.g. 0.2."
-        )
-    if not (is_number(cfg.capacity_tol) and cfg.capacity_tol > 0):
-        raise MsmultError(
-            f"capacity_tol={cfg.capacity_tol!r} must be a number > 0 (bits, e.g. 1e-9)."
-        )
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def whole(
+    key: str,
+    value: Any,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    what: str = "",
+    example: str | None = None,
+) -> int:
+    """``value`` as a whole number within [minimum, maximum], else a clear error."""
+    if not is_whole(value) or (minimum is not None and value < minimum) or (
+        maximum is not None and value > maximum
+    ):
+        raise bad_value(key, value, f"it must be a whole number{_bounds(minimum, maximum)}{what}",
+                        example)  # fmt: skip
+    return int(value)
+
+
+def number(
+    key: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    open_low: bool = False,
+    open_high: bool = False,
+    what: str = "",
+    example: str | None = None,
+) -> float:
+    """``value`` as a number within its bounds (open or closed), else a clear error."""
+    ok = is_number(value)
+    if ok and low is not None:
+        ok = value > low if open_low else value >= low
+    if ok and high is not None:
+        ok = value < high if open_high else value <= high
+    if not ok:
+        bounds = _bounds(low, high, ">" if open_low else ">=", "<" if open_high else "<=")
+        raise bad_value(key, value, f"it must be a number{bounds}{what}", example)
+    return float(value)
+
+
+def numbers(key: str, values: Any, low: float | None = None, high: float | None = None,
+            open_high: bool = False, what: str = "", example: str | None = None) -> list[float]:  # fmt: skip
+    """A non-empty list of numbers, each within [low, high] (or [low, high))."""
+    items = as_list(key, values, example)
+    if not items or not all(
+        is_number(v)
+        and (low is None or v >= low)
+        and (high is None or (v < high if open_high else v <= high))
+        for v in items
+    ):
+        bounds = _bounds(low, high, ">=", "<" if open_high else "<=")
+        raise bad_value(key, items, f"it must be a non-empty list of numbers{bounds}{what}",
+                        example)  # fmt: skip
+    return [float(v) for v in items]
+
+
+def choice(key: str, value: Any, allowed: Sequence[str]) -> str:
+    """``value`` when it is one of ``allowed``, else a clear error listing them."""
+    if not isinstance(value, str) or value not in allowed:
+        raise bad_value(key, value, f"allowed: {', '.join(map(str, allowed))}")
+    return value
+
+
+def choices(key: str, values: Any, allowed: Sequence[str]) -> list[str]:
+    """A non-empty list whose every entry is one of ``allowed``."""
+    items = as_list(key, values)
+    if not items or any(not isinstance(v, str) or v not in allowed for v in items):
+        raise bad_value(key, items, f"each entry must be one of {', '.join(allowed)}")
+    return list(items)
+
+
+def as_list(key: str, values: Any, example: str | None = None) -> list:
+    """A list or tuple (OmegaConf's ListConfig included) as a plain list."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise bad_value(key, values, "it must be a list, e.g. [a,b]", example)
+    return list(values)
+
+
+def _bounds(low: Any, high: Any, low_sign: str = ">=", high_sign: str = "<=") -> str:
+    parts = []
+    if low is not None:
+        parts.append(f"{low_sign} {low}")
+    if high is not None:
+        parts.append(f"{high_sign} {high}")
+    return (" " + " and ".join(parts)) if parts else ""
+
+
+def check_run_config(cfg: Any) -> None:
+    """The top-level values no stage constructor owns, before any data is loaded."""
+    from msmult.models.device import resolve_device  # torch import kept out of the helpers
+
+    whole("seed", cfg.seed, 0, example="seed=0")
+    whole("threads", cfg.threads, 1, what=" (torch CPU threads)", example="threads=1")
+    number("fidelity_holdout", cfg.fidelity_holdout, 0, 1, open_low=True, open_high=True,
+           what=" (share of the transfer set held out to measure fidelity loss)",
+           example="fidelity_holdout=0.2")  # fmt: skip
+    number("capacity_tol", cfg.capacity_tol, 0, open_low=True, what=" (bits)",
+           example="capacity_tol=1e-9")  # fmt: skip
     resolve_device(str(cfg.device))

@@ -20,9 +20,13 @@ class SumVictim:
 POOL = np.arange(40, dtype=np.float32).reshape(20, 2)
 
 
+def NO_SURROGATE(seed: int):  # noqa: N802  the random attacks never train a surrogate
+    raise AssertionError("a random attack asked for a surrogate")
+
+
 def test_knockoff_queries_distinct_pool_rows_and_spends_the_budget():
     api = PredictionAPI(SumVictim(), budget=8)
-    transfer = KnockoffAttack(seed=1).run(api, POOL)
+    transfer = KnockoffAttack(seed=1).run(api, POOL, NO_SURROGATE)
     rows = {tuple(r) for r in transfer.x}
     assert len(rows) == 8 and rows <= {tuple(r) for r in POOL}
     assert transfer.queries_used == api.queries_used == 8
@@ -30,8 +34,8 @@ def test_knockoff_queries_distinct_pool_rows_and_spends_the_budget():
 
 
 def test_knockoff_is_seeded():
-    first = KnockoffAttack(seed=3).run(PredictionAPI(SumVictim(), budget=5), POOL).x
-    again = KnockoffAttack(seed=3).run(PredictionAPI(SumVictim(), budget=5), POOL).x
+    first = KnockoffAttack(seed=3).run(PredictionAPI(SumVictim(), budget=5), POOL, NO_SURROGATE).x
+    again = KnockoffAttack(seed=3).run(PredictionAPI(SumVictim(), budget=5), POOL, NO_SURROGATE).x
     np.testing.assert_array_equal(first, again)
 
 
@@ -41,7 +45,7 @@ def test_knockoff_refuses_a_budget_beyond_the_pool():
 
 
 def test_random_rows_draw_each_feature_from_its_pool_marginal():
-    transfer = RandomSyntheticAttack(seed=0).run(PredictionAPI(SumVictim(), budget=50), POOL)
+    transfer = RandomSyntheticAttack(seed=0).run(PredictionAPI(SumVictim(), budget=50), POOL, NO_SURROGATE)
     assert transfer.x.shape == (50, 2)
     assert set(transfer.x[:, 0]) <= set(POOL[:, 0]) and set(transfer.x[:, 1]) <= set(POOL[:, 1])
     # features are drawn independently, so some rows are not pool rows
@@ -49,7 +53,7 @@ def test_random_rows_draw_each_feature_from_its_pool_marginal():
 
 
 def test_transfer_split_is_disjoint_and_seeded():
-    transfer = KnockoffAttack(seed=0).run(PredictionAPI(SumVictim(), budget=10), POOL)
+    transfer = KnockoffAttack(seed=0).run(PredictionAPI(SumVictim(), budget=10), POOL, NO_SURROGATE)
     fit, held = transfer.split(0.2, seed=5)
     assert len(fit.x) == 8 and len(held.x) == 2
     assert not {tuple(r) for r in fit.x} & {tuple(r) for r in held.x}

@@ -51,17 +51,18 @@ def test_report_contents(adult_run):
         "budget": 400,
         "queries_used": 400,
     }
+    assert report["api"]["mode"] == "probabilities" and "api_mode" not in report["attack"]
     assert report["victim"]["accuracy"] > 0.8  # Adult: a majority-class guess scores 0.76
     assert 0.8 < report["surrogate"]["fidelity"] <= 1.0
     m = report["multiplicity"]
     assert 1 <= m["set_size"] <= report["rashomon"]["candidates"] == 1 + 2 * 3 * 3
     assert 0 <= m["discrepancy_vs_base"] <= m["ambiguity_vs_base"] <= 1
-    assert 1.0 <= m["rashomon_capacity"]["mean"] <= 2.0
-    quantiles = list(m["rashomon_capacity"]["quantiles"].values())
+    assert 1.0 <= m["rashomon_capacity_mean"] <= m["rashomon_capacity_max"] <= 2.0
+    quantiles = list(m["rashomon_capacity_quantiles"].values())
     assert quantiles == sorted(quantiles)
     curve = m["epsilon_curve"]
     assert [p["epsilon"] for p in curve] == pytest.approx(np.linspace(0, 0.05, 11))
-    assert [p["size"] for p in curve] == sorted(p["size"] for p in curve)  # nested sets
+    assert [p["set_size"] for p in curve] == sorted(p["set_size"] for p in curve)  # nested sets
     for gap, values in report["fairness"].items():
         assert values["min"] <= values["base"] <= values["max"], gap
         assert 0 <= values["victim"] <= 1

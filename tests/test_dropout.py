@@ -1,5 +1,6 @@
 """Dropout exploration: fixed masks, batched evaluation, and the Rashomon member filter."""
 
+import re
 from functools import partial
 
 import numpy as np
@@ -13,7 +14,7 @@ from msmult.models.layers import MaskSite
 from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
 from msmult.rashomon.dropout import DropoutExplorer, MaskedForward, draw_mask
-from msmult.rashomon.exploration import Exploration
+from msmult.rashomon.exploration import Exploration, ExplorationTask
 
 
 def exploration(losses, epsilon):
@@ -27,13 +28,29 @@ def test_members_are_within_epsilon_of_the_base_loss():
     np.testing.assert_array_equal(found, [True, True, False, True, False])
 
 
-def test_the_base_model_is_always_a_member():
-    assert exploration([0.25, 0.5], 0.0).in_set.tolist() == [True, False]
+def test_a_base_model_with_the_lowest_loss_is_a_member_at_epsilon_zero():
+    assert exploration([0.25, 0.5, 0.25 + 1e-12], 0.0).in_set.tolist() == [True, False, False]
 
 
 def test_negative_epsilon_is_refused():
     with pytest.raises(MsmultError, match="epsilon=-0.1"):
-        DropoutExplorer(rates=[0.1], draws_per_rate=1, epsilon=-0.1)
+        task(np.zeros((2, 1)), np.ones((2, 2)) / 2, {"test": np.zeros((1, 1))}, epsilon=-0.1)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"rates": [1.5]}, "rashomon.rates=[1.5]"),
+    ({"rates": ["a"]}, "rashomon.rates=['a']"),
+    ({"draws_per_rate": 0}, "rashomon.draws_per_rate=0"),
+    ({"kinds": ["uniform"]}, "rashomon.kinds=['uniform']"),
+])  # fmt: skip
+def test_bad_explorer_settings_are_refused(args, message):
+    with pytest.raises(MsmultError, match=re.escape(message)):
+        DropoutExplorer(**{"rates": [0.1], "draws_per_rate": 1, **args})
+
+
+def task(x_holdout, targets, eval_sets, surrogate=None, epsilon=0.05):
+    return ExplorationTask(surrogate, None, x_holdout, targets, x_holdout, targets, eval_sets,
+                           epsilon)  # fmt: skip
 
 
 def test_masks():
@@ -92,9 +109,9 @@ def fitted_surrogate():
 
 def test_exploration_is_reproducible_and_row_zero_is_the_base_model():
     surrogate, x, targets = fitted_surrogate()
-    explorer = DropoutExplorer(rates=[0.0, 0.2], draws_per_rate=3, epsilon=0.05, models_per_pass=4)
-    first = explorer.explore(surrogate, x[:50], targets[:50], {"test": x[50:]})
-    again = explorer.explore(surrogate, x[:50], targets[:50], {"test": x[50:]})
+    explorer = DropoutExplorer(rates=[0.0, 0.2], draws_per_rate=3, models_per_pass=4)
+    first = explorer.explore(task(x[:50], targets[:50], {"test": x[50:]}, surrogate))
+    again = explorer.explore(task(x[:50], targets[:50], {"test": x[50:]}, surrogate))
     assert len(first.candidates) == 1 + 2 * 2 * 3
     np.testing.assert_array_equal(first.scores["test"], again.scores["test"])
     np.testing.assert_array_equal(first.losses, again.losses)
@@ -104,5 +121,5 @@ def test_exploration_is_reproducible_and_row_zero_is_the_base_model():
     for index in rate_zero:
         np.testing.assert_allclose(first.scores["test"][index], first.scores["test"][0], atol=1e-6)
     # a fixed mask answers the same for a row whether it comes alone or in a batch
-    alone = explorer.explore(surrogate, x[:50], targets[:50], {"test": x[50:51]})
+    alone = explorer.explore(task(x[:50], targets[:50], {"test": x[50:51]}, surrogate))
     np.testing.assert_allclose(alone.scores["test"][:, 0], first.scores["test"][:, 0], atol=1e-6)

@@ -109,23 +109,23 @@ def test_epsilon_curve(monkeypatch):
         calls.append(len(s))
         return rashomon_capacity(s, tol)
 
-    monkeypatch.setattr(metrics.multiplicity, "rashomon_capacity", counting_rc)
+    monkeypatch.setattr(metrics.registry, "rashomon_capacity", counting_rc)
     epsilons = [0.0, 0.06, 0.015, 0.1, 0.3]
     curve = epsilon_curve(losses, 0.30, epsilons, decisions, scores, victim, decisions[1], labels)
     json.dumps(curve)  # plain Python numbers
     # sets: {1}, {1, 3, 0}, {1, 3}, {1, 3, 0}, all four; each distinct set measured once
-    assert [row["size"] for row in curve] == [1, 3, 2, 3, 4]
+    assert [row["set_size"] for row in curve] == [1, 3, 2, 3, 4]
     assert sorted(calls) == [1, 2, 3, 4]
     assert [row["epsilon"] for row in curve] == epsilons
     assert curve[1] == {**curve[3], "epsilon": 0.06}
     base = curve[0]
     assert base["ambiguity_vs_base"] == base["discrepancy_vs_base"] == 0.0
     assert base["rashomon_capacity_mean"] == 1.0 and base["pairwise_disagreement_mean"] == 0.0
-    assert base["viable_prediction_range_mean"] == 0.0
+    assert base["viable_prediction_range_mean"] == base["score_variance_mean"] == 0.0
     members = [1, 3, 0]
     assert curve[1] == {
         "epsilon": 0.06,
-        "size": 3,
+        "set_size": 3,
         "ambiguity_vs_victim": ambiguity(decisions[members], victim),
         "discrepancy_vs_victim": discrepancy(decisions[members], victim),
         "ambiguity_vs_base": ambiguity(decisions[members], decisions[1]),
@@ -134,6 +134,7 @@ def test_epsilon_curve(monkeypatch):
         "viable_prediction_range_mean": float(
             viable_prediction_range(scores[members], labels).mean()
         ),
+        "score_variance_mean": float(score_variance(scores[members], labels).mean()),
         "pairwise_disagreement_mean": float(pairwise_disagreement(decisions[members]).mean()),
     }
 

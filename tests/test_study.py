@@ -18,7 +18,7 @@ from hydra.utils import instantiate
 
 from msmult.app import CONFIG_DIR
 from msmult.errors import MsmultError
-from msmult.evaluation import GAPS
+from msmult.metrics import GAPS, SET_METRICS
 from msmult.fileio import write_json
 from msmult.report.outputs import MARKER, marker
 from msmult.study import main
@@ -72,24 +72,23 @@ def fake_run(
             "accuracy": 0.85,
             "fairness": {g: 0.1 for g in GAPS},
         },
-        "attack": {"name": attack, "api_mode": api, "budget": budget, "queries_used": budget},
+        "api": {"choice": api, "mode": api, "label": api},
+        "attack": {"name": attack, "budget": budget, "queries_used": budget},
         "surrogate": {"fidelity": 0.8 + 0.01 * seed, "accuracy": 0.8, "loss": 0.3},
         "rashomon": {"explorer": "DropoutExplorer", "epsilon": 0.02, "candidates": 10},
         "multiplicity": {
             "set_size": len(models),
+            **{metric.name: 0.05 for metric in SET_METRICS},
             "ambiguity_vs_victim": 0.1 * (seed + 1),
-            "discrepancy_vs_victim": 0.05,
-            "ambiguity_vs_base": 0.04,
-            "discrepancy_vs_base": 0.02,
-            "rashomon_capacity": {"mean": 1.1, "max": 1.6, "quantiles": {"p50": 1.05, "p90": 1.3}},
+            "rashomon_capacity_mean": 1.1,
+            "rashomon_capacity_max": 1.6,
+            "rashomon_capacity_quantiles": {"p50": 1.05, "p90": 1.3},
             "epsilon_curve": [
                 {
                     "epsilon": e,
-                    "size": 1 + 100 * e,
+                    "set_size": 1 + 100 * e,
+                    **{metric.name: e for metric in SET_METRICS},
                     "ambiguity_vs_victim": e + 0.1 * seed,
-                    "discrepancy_vs_victim": e,
-                    "ambiguity_vs_base": e,
-                    "discrepancy_vs_base": e,
                     "rashomon_capacity_mean": 1 + e,
                 }
                 for e in EPSILONS
@@ -294,5 +293,5 @@ def test_two_real_runs_then_tables(tmp_path: Path):
     assert (tmp_path / "runs" / "study" / "capacity_cdf_adult.png").exists()
     runs = collect([tmp_path / "runs"]).runs  # capacity rebuilt from predictions = reported
     rebuilt = capacities(runs).groupby("run_dir")["rashomon_capacity"].mean()
-    expected = runs["multiplicity.rashomon_capacity.mean"]
+    expected = runs["multiplicity.rashomon_capacity_mean"]
     np.testing.assert_allclose(rebuilt[runs["run_dir"]], expected, rtol=1e-5)

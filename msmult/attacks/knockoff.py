@@ -1,8 +1,8 @@
 """Knockoff Nets, random strategy (Orekondy, Schiele, Fritz, CVPR 2019).
 
 The attacker holds natural data from a related distribution (here: the attacker pool, disjoint
-from the victim's training rows) and queries a uniformly random sample of it. msmult implements
-the paper's ``random`` sampling strategy, not its reinforcement-learning ``adaptive`` one.
+from the victim's training rows) and queries a uniformly random sample of it. This is the paper's
+``random`` sampling strategy; its reinforcement-learning ``adaptive`` strategy is a separate attack.
 """
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from msmult.attacks.querying import query_all
+from msmult.attacks.stealing import SurrogateFactory
 from msmult.attacks.transfer_set import TransferSet
-from msmult.errors import MsmultError
 from msmult.oracle import PredictionAPI
+from msmult.validation import bad_value
 
 
 class KnockoffAttack:
-    """Query ``api.budget`` rows drawn without replacement from the attacker's pool."""
+    """Query every remaining budget row, drawn without replacement from the attacker's pool."""
 
     name = "knockoff"
+    exchangeable_rows = True
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -26,12 +28,13 @@ class KnockoffAttack:
     def check(self, budget: int, pool_rows: int) -> None:
         """Knockoff queries distinct pool rows, so the budget cannot exceed the pool."""
         if budget > pool_rows:
-            raise MsmultError(
-                f"budget={budget} is larger than the attacker pool ({pool_rows} rows); knockoff "
-                f"queries distinct pool rows, so choose budget <= {pool_rows}."
-            )
+            raise bad_value("budget", budget, f"it is larger than the attacker pool ({pool_rows} "
+                            "rows) and knockoff queries distinct pool rows", f"budget={pool_rows}")  # fmt: skip
 
-    def run(self, api: PredictionAPI, pool: np.ndarray) -> TransferSet:
-        self.check(api.budget, len(pool))
-        rows = np.random.default_rng(self.seed).choice(len(pool), size=api.budget, replace=False)
+    def run(
+        self, api: PredictionAPI, pool: np.ndarray, new_surrogate: SurrogateFactory
+    ) -> TransferSet:
+        self.check(api.remaining, len(pool))
+        rng = np.random.default_rng(self.seed)
+        rows = rng.choice(len(pool), size=api.remaining, replace=False)
         return query_all(api, pool[np.sort(rows)], self.name)

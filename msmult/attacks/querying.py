@@ -10,11 +10,12 @@ from msmult.progress import progress_bar
 
 
 def query_all(api: PredictionAPI, x: np.ndarray, attack: str, batch_size: int = 256) -> TransferSet:
-    """Query every row of ``x`` (batch by batch) and return them with the API's answers."""
+    """Query every row of ``x`` (batch by batch): one round of rows with the API's answers."""
     targets = []
     with progress_bar(f"querying API ({attack})", len(x)) as advance:
         for start in range(0, len(x), batch_size):
             batch = x[start : start + batch_size]
             targets.append(api.as_targets(api.query(batch)))
             advance(len(batch))
-    return TransferSet(x, np.concatenate(targets), api.queries_used, attack)
+    answers = np.concatenate(targets) if targets else np.empty((0, api.n_classes), np.float32)
+    return TransferSet(x, answers, api.queries_used, attack)

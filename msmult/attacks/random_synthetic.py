@@ -11,24 +11,26 @@ from __future__ import annotations
 import numpy as np
 
 from msmult.attacks.querying import query_all
+from msmult.attacks.stealing import SurrogateFactory
 from msmult.attacks.transfer_set import TransferSet
 from msmult.oracle import PredictionAPI
 
 
 class RandomSyntheticAttack:
-    """Query ``api.budget`` synthetic rows; feature j of each row is a random pool value of j."""
+    """Query ``api.remaining`` synthetic rows; feature j of each row is a random pool value of j."""
 
     name = "random"
+    exchangeable_rows = True
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def check(self, budget: int, pool_rows: int) -> None:
-        """Any budget works: synthetic rows are not limited by the pool's size."""
-
-    def run(self, api: PredictionAPI, pool: np.ndarray) -> TransferSet:
+    def run(
+        self, api: PredictionAPI, pool: np.ndarray, new_surrogate: SurrogateFactory
+    ) -> TransferSet:
         rng = np.random.default_rng(self.seed)
         flat = pool.reshape(len(pool), -1)
-        picks = rng.integers(0, len(pool), size=(api.budget, flat.shape[1]))
-        synthetic = np.take_along_axis(flat, picks, axis=0).reshape((api.budget, *pool.shape[1:]))
+        n = api.remaining
+        picks = rng.integers(0, len(pool), size=(n, flat.shape[1]))
+        synthetic = np.take_along_axis(flat, picks, axis=0).reshape((n, *pool.shape[1:]))
         return query_all(api, synthetic, self.name)

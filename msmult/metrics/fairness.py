@@ -20,6 +20,14 @@ from fairlearn.metrics import (
     true_positive_rate,
 )
 
+# report key of each gap -> its label for people; every reader takes the gaps from here
+GAP_LABELS = {
+    "demographic_parity_difference": "demographic parity",
+    "equalized_odds_difference": "equalized odds",
+    "equal_opportunity_difference": "equal opportunity",
+}
+GAPS = tuple(GAP_LABELS)
+
 
 @dataclass(frozen=True)
 class GroupRates:

@@ -7,12 +7,8 @@ true class ids. Everything is vectorised over models and rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from scipy.special import xlogy
-
-from msmult.metrics.capacity import rashomon_capacity
 
 
 def ambiguity(decisions: np.ndarray, reference: np.ndarray) -> float:
@@ -69,58 +65,6 @@ def rashomon_set(losses: np.ndarray, base_loss: float, epsilon: float) -> np.nda
     if epsilon < 0:
         raise ValueError(f"epsilon must be >= 0, got {epsilon}")
     return np.asarray(losses, dtype=float) <= base_loss + epsilon
-
-
-def epsilon_curve(
-    losses: np.ndarray,
-    base_loss: float,
-    epsilons: Sequence[float],
-    decisions: np.ndarray,
-    scores: np.ndarray,
-    reference_victim: np.ndarray,
-    reference_base: np.ndarray,
-    labels: np.ndarray,
-    tol: float = 1e-9,
-) -> list[dict]:
-    """Multiplicity of the Rashomon set {losses <= base_loss + eps} for each eps in ``epsilons``.
-
-    ``losses`` (m,) are the candidates' losses (the base model is one of them, with loss <=
-    ``base_loss``, so every set holds it); ``decisions`` (m, n) and ``scores`` (m, n, c) are their
-    predictions on the evaluation rows, ``reference_victim`` / ``reference_base`` (n,) the victim's
-    and the base model's decisions, ``labels`` (n,) the true classes. Sets are nested, so each is a
-    prefix of the candidates sorted by loss, and each distinct set is measured once.
-
-    Returns one JSON-ready dict per epsilon, in input order: ``epsilon``, ``size``,
-    ``ambiguity_vs_victim``, ``discrepancy_vs_victim``, ``ambiguity_vs_base``,
-    ``discrepancy_vs_base``, ``rashomon_capacity_mean``, ``viable_prediction_range_mean``,
-    ``pairwise_disagreement_mean``.
-    """
-    losses = np.asarray(losses, dtype=float)
-    d, s = _decisions(decisions), np.asarray(scores)
-    if not len(losses) == d.shape[0] == s.shape[0]:
-        raise ValueError("losses, decisions and scores must hold the same models")
-    if not (losses <= base_loss).any():
-        raise ValueError("no candidate has loss <= base_loss: include the base model")
-    order = np.argsort(losses, kind="stable")
-    if (order != np.arange(order.size)).any():
-        d, s = d[order], s[order]  # one copy; every set below is then a prefix view
-    sizes = [int(rashomon_set(losses, base_loss, float(eps)).sum()) for eps in epsilons]
-    measured = {}
-    for k in sorted(set(sizes)):
-        dk, sk = d[:k], s[:k]
-        measured[k] = {
-            "ambiguity_vs_victim": ambiguity(dk, reference_victim),
-            "discrepancy_vs_victim": discrepancy(dk, reference_victim),
-            "ambiguity_vs_base": ambiguity(dk, reference_base),
-            "discrepancy_vs_base": discrepancy(dk, reference_base),
-            "rashomon_capacity_mean": float(rashomon_capacity(sk, tol).mean()),
-            "viable_prediction_range_mean": float(viable_prediction_range(sk, labels).mean()),
-            "pairwise_disagreement_mean": float(pairwise_disagreement(dk).mean()),
-        }
-    return [
-        {"epsilon": float(eps), "size": k, **measured[k]}
-        for eps, k in zip(epsilons, sizes, strict=True)
-    ]
 
 
 def _decisions(decisions: np.ndarray) -> np.ndarray:

@@ -7,9 +7,12 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from msmult.models.device import resolve_device
 from msmult.progress import progress_bar
+from msmult.targets import as_targets
+from msmult.validation import number, whole
 
 ModuleFactory = Callable[..., nn.Module]
 
@@ -19,18 +22,6 @@ def as_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
     tensor = torch.as_tensor(x)
     tensor = tensor.long() if not tensor.is_floating_point() else tensor.float()
     return tensor.to(device)
-
-
-def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy against probability targets (one-hot targets give the usual CE)."""
-    return -(targets * torch.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
-
-
-def one_hot(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """Targets as (n, c) probabilities: hard labels become one-hot, soft ones pass through."""
-    if y.ndim == 2:
-        return y.astype(np.float32)
-    return np.eye(n_classes, dtype=np.float32)[y.astype(np.int64)]
 
 
 class TorchClassifier:
@@ -54,11 +45,11 @@ class TorchClassifier:
     ) -> None:
         self.module = module
         self.n_classes = n_classes
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.seed = seed
+        self.epochs = whole(f"{name}.epochs", epochs, 1)
+        self.batch_size = whole(f"{name}.batch_size", batch_size, 1)
+        self.lr = number(f"{name}.lr", lr, 0, open_low=True, example=f"{name}.lr=1e-3")
+        self.weight_decay = number(f"{name}.weight_decay", weight_decay, 0)
+        self.seed = whole("seed", seed, 0)
         self.device = device
         self.name = name
 
@@ -73,7 +64,7 @@ class TorchClassifier:
     def fit(self, x: np.ndarray, y: np.ndarray) -> TorchClassifier:
         module = self.build(x.shape[1:])
         inputs = as_tensor(x, self.device_)
-        targets = torch.as_tensor(one_hot(y, self.n_classes), device=self.device_)
+        targets = torch.as_tensor(as_targets(y, self.n_classes), device=self.device_)
         optimiser = torch.optim.Adam(
             module.parameters(), lr=self.lr, weight_decay=self.weight_decay
         )
@@ -86,7 +77,8 @@ class TorchClassifier:
                 for start in range(0, len(x), self.batch_size):
                     batch = order[start : start + self.batch_size]
                     optimiser.zero_grad()
-                    loss = soft_cross_entropy(module(inputs[batch]), targets[batch])
+                    # cross-entropy against probability targets (one-hot rows give the usual CE)
+                    loss = F.cross_entropy(module(inputs[batch]), targets[batch])
                     loss.backward()
                     optimiser.step()
                     advance(1)

@@ -21,7 +21,8 @@ from msmult.errors import MsmultError
 from msmult.models.layers import MaskSite
 from msmult.models.torch_classifier import TorchClassifier, as_tensor
 from msmult.progress import progress_bar
-from msmult.rashomon.exploration import Exploration
+from msmult.rashomon.exploration import Exploration, ExplorationTask, fidelity_loss
+from msmult.validation import choices, numbers, whole
 
 KINDS = ("bernoulli", "gaussian")
 
@@ -89,46 +90,28 @@ class MaskedForward:
         return torch.cat(outputs, dim=1)
 
 
-def fidelity_loss(proba: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of each model's probabilities (B, n, c) against the API's answers (n, c)."""
-    return -(targets * torch.log(proba.clamp_min(1e-12))).sum(dim=-1).mean(dim=-1)
-
-
 class DropoutExplorer:
     """Samples ``len(kinds) * len(rates) * draws_per_rate`` fixed-mask candidates around the base
     surrogate and scores each on the holdout (loss) and on every evaluation set (probabilities)."""
+
+    name = "dropout"
 
     def __init__(
         self,
         rates: Sequence[float],
         draws_per_rate: int,
-        epsilon: float,
         kinds: Sequence[str] = KINDS,
         models_per_pass: int = 32,
         batch_rows: int = 8192,
         seed: int = 0,
-        epsilon_grid: Sequence[float] = (),
     ) -> None:
-        if epsilon < 0:
-            raise MsmultError(
-                f"rashomon.epsilon={epsilon!r} is below 0; the Rashomon parameter is a loss "
-                "tolerance and must be >= 0 (e.g. rashomon.epsilon=0.01)."
-            )
-        unknown = [k for k in kinds if k not in KINDS]
-        if unknown:
-            raise MsmultError(f"rashomon.kinds has {unknown}; allowed: {', '.join(KINDS)}.")
-        if any(not 0 <= r < 1 for r in rates):
-            raise MsmultError(f"rashomon.rates={list(rates)} must all lie in [0, 1).")
-        if draws_per_rate < 1:
-            raise MsmultError(f"rashomon.draws_per_rate={draws_per_rate} must be at least 1.")
-        self.rates = list(rates)
-        self.draws_per_rate = draws_per_rate
-        self.epsilon = epsilon
-        self.kinds = list(kinds)
-        self.models_per_pass = models_per_pass
-        self.batch_rows = batch_rows
-        self.seed = seed
-        self.epsilon_grid = list(epsilon_grid)
+        self.kinds = choices("rashomon.kinds", kinds, KINDS)
+        self.rates = numbers("rashomon.rates", rates, 0, 1, open_high=True,
+                             example="rashomon.rates=[0.01,0.05,0.1]")  # fmt: skip
+        self.draws_per_rate = whole("rashomon.draws_per_rate", draws_per_rate, 1)
+        self.models_per_pass = whole("rashomon.models_per_pass", models_per_pass, 1)
+        self.batch_rows = whole("rashomon.batch_rows", batch_rows, 1)
+        self.seed = whole("seed", seed, 0)
 
     def candidates(self) -> pd.DataFrame:
         """The base model (row 0) then every (kind, rate, draw), each with its own mask seed."""
@@ -146,41 +129,38 @@ class DropoutExplorer:
                     )
         return pd.DataFrame(rows)
 
-    def explore(
-        self,
-        surrogate: TorchClassifier,
-        x_holdout: np.ndarray,
-        targets_holdout: np.ndarray,
-        eval_sets: dict[str, np.ndarray],
-    ) -> Exploration:
+    def explore(self, task: ExplorationTask) -> Exploration:
+        surrogate = task.surrogate
+        if not isinstance(surrogate, TorchClassifier):
+            raise MsmultError(
+                f"Dropout exploration masks a torch surrogate's hidden units; the surrogate is a "
+                f"{type(surrogate).__name__}. Use a torch surrogate (surrogate=mlp, cnn, text) or "
+                "an explorer that retrains (see README, Extending msmult)."
+            )
         module, device = surrogate.module_, surrogate.device_
         module.eval()
         forward = MaskedForward(module)
-        holdout = as_tensor(x_holdout, device)
-        targets = torch.as_tensor(targets_holdout, dtype=torch.float32, device=device)
-        evals = {name: as_tensor(x, device) for name, x in eval_sets.items()}
+        holdout = as_tensor(task.holdout_x, device)
+        evals = {name: as_tensor(x, device) for name, x in task.eval_sets.items()}
         units = forward.unit_counts(holdout[:1])
         table = self.candidates()
         losses = np.empty(len(table))
         scores = {
             name: np.empty((len(table), len(x), surrogate.n_classes), np.float32)
-            for name, x in eval_sets.items()
+            for name, x in task.eval_sets.items()
         }
         with progress_bar("exploring Rashomon set (dropout)", len(table)) as advance:
             for start in range(0, len(table), self.models_per_pass):
                 batch = table.iloc[start : start + self.models_per_pass]
                 masks = self._masks(batch, units, device)
-                losses[start : start + len(batch)] = (
-                    fidelity_loss(forward.proba(masks, holdout, self.batch_rows), targets)
-                    .cpu()
-                    .numpy()
-                )
+                proba = forward.proba(masks, holdout, self.batch_rows).cpu().numpy()
+                losses[start : start + len(batch)] = fidelity_loss(proba, task.holdout_targets)
                 for name, x in evals.items():
                     scores[name][start : start + len(batch)] = (
                         forward.proba(masks, x, self.batch_rows).cpu().numpy()
                     )
                 advance(len(batch))
-        return Exploration(table, losses, scores, self.epsilon, tuple(self.epsilon_grid))
+        return Exploration(table, losses, scores, task.epsilon, task.epsilon_grid)
 
     @staticmethod
     def _masks(batch: pd.DataFrame, units: list[int], device: torch.device) -> list[torch.Tensor]:

@@ -11,11 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from msmult.fileio import write_with  # noqa: E402
-
-CURVE_METRICS = (
-    "ambiguity_vs_victim", "discrepancy_vs_victim", "ambiguity_vs_base", "discrepancy_vs_base",
-    "pairwise_disagreement_mean", "viable_prediction_range_mean",
-)  # fmt: skip
+from msmult.metrics import registry  # noqa: E402
+from msmult.metrics.registry import SetMetric  # noqa: E402
 
 
 def save(figure: plt.Figure, target: Path) -> None:
@@ -25,21 +22,42 @@ def save(figure: plt.Figure, target: Path) -> None:
     plt.close(figure)
 
 
-def epsilon_curve_plot(curve: list[dict], target: Path, title: str) -> None:
-    """Multiplicity metrics (left) and set size / mean Rashomon Capacity (right) vs epsilon."""
-    eps = [point["epsilon"] for point in curve]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    for name in CURVE_METRICS:
-        left.plot(eps, [point[name] for point in curve], marker="o", label=name)
-    left.set(xlabel="epsilon (fidelity-loss tolerance)", ylabel="value", title="multiplicity")
-    left.legend(fontsize=7)
-    right.plot(eps, [point["size"] for point in curve], marker="o", color="black")
-    right.set(xlabel="epsilon", ylabel="Rashomon set size", title="set size and capacity")
-    twin = right.twinx()
-    twin.plot(
-        eps, [point["rashomon_capacity_mean"] for point in curve], marker="s", color="tab:red"
+def panel_grid(count: int) -> tuple[plt.Figure, list[plt.Axes]]:
+    """A figure with ``count`` panels, at most three per row, and its axes in reading order."""
+    rows = -(-count // 3)
+    columns = -(-count // rows)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(4.6 * columns, 3.9 * rows), squeeze=False, layout="constrained"
     )
-    twin.set_ylabel("mean Rashomon Capacity", color="tab:red")
+    for axis in axes.flat[count:]:
+        axis.remove()
+    return figure, list(axes.flat[:count])
+
+
+def families() -> dict[str, list[SetMetric]]:
+    """The registered set metrics grouped by scale, in registry order: one panel each."""
+    grouped: dict[str, list[SetMetric]] = {}
+    for metric in registry.SET_METRICS:
+        grouped.setdefault(metric.scale, []).append(metric)
+    return grouped
+
+
+def epsilon_curve_plot(curve: list[dict], target: Path, title: str) -> None:
+    """Set size and every registered metric vs epsilon, one panel per scale; where a panel holds
+    several metrics its legend sits below the axes, so it hides no line."""
+    eps = [point["epsilon"] for point in curve]
+    panels = {"models": [("set_size", "Rashomon set size")]}
+    panels |= {scale: [(m.name, m.label) for m in metrics] for scale, metrics in families().items()}
+    figure, axes = panel_grid(len(panels))
+    for axis, (scale, lines) in zip(axes, panels.items()):
+        for key, label in lines:
+            axis.plot(eps, [point[key] for point in curve], marker="o", label=label)
+        axis.set(xlabel="epsilon (fidelity-loss tolerance)", ylabel=scale)
+        axis.grid(alpha=0.3)
+        if len(lines) == 1:
+            axis.set_title(lines[0][1], fontsize=9)
+        else:
+            axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2)
     figure.suptitle(title)
     save(figure, target)
 

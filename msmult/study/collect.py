@@ -18,8 +18,9 @@ from msmult import metrics
 from msmult.errors import MsmultError
 from msmult.report.outputs import MARKER, is_complete
 
-# A study row: the same dataset, attack, API mode and budget; seeds are averaged over.
-KEYS = ["dataset.name", "attack.name", "attack.api_mode", "attack.budget"]
+# A study row: the same dataset, attack, API setting (choice, mode, k, decimals, defences: its
+# label) and budget; seeds are averaged over.
+KEYS = ["dataset.name", "attack.name", "api.label", "attack.budget"]
 CURVE = "multiplicity.epsilon_curve"
 
 

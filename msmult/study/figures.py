@@ -1,121 +1,112 @@
 """Study figures (PNG), one file per dataset and kind; each line or box is one run group
-(attack, API mode, budget), seeds pooled or averaged (mean line, ± std band)."""
+(attack, API setting, budget), seeds pooled or averaged (mean line, ± std band)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from msmult.evaluation import GAPS
-from msmult.report.plots import plt, save
+from msmult.metrics import GAP_LABELS, GAPS, registry
+from msmult.report.plots import panel_grid, plt, save
 from msmult.study.collect import KEYS, across_seeds, capacities, epsilon_points, members
-from msmult.study.tables import GAP_LABELS, KEY_LABELS
+from msmult.study.tables import KEY_LABELS
 
-GROUP = KEYS[1:]  # attack, API mode, budget: the run group within a dataset
-EPSILON_METRICS = {
-    "curve.ambiguity_vs_victim": "ambiguity vs victim",
-    "curve.discrepancy_vs_victim": "discrepancy vs victim",
-    "curve.rashomon_capacity_mean": "mean Rashomon Capacity",
-    "curve.size": "Rashomon set size",
-}
-BUDGET_METRICS = {
-    "surrogate.fidelity": "base surrogate fidelity",
-    "multiplicity.ambiguity_vs_victim": "ambiguity vs victim",
-    "multiplicity.rashomon_capacity.mean": "mean Rashomon Capacity",
-    **{f"fairness.{gap}.range": f"{GAP_LABELS[gap]} range over the set" for gap in GAPS},
-}
+GROUP = KEYS[1:]  # attack, API setting, budget: the run group within a dataset
+Written = list[tuple[Path, str]]
+
+
+def set_metrics(prefix: str) -> dict[str, str]:
+    """Column -> panel title (label and scale) of every registered metric under ``prefix``."""
+    return {f"{prefix}.{m.name}": f"{m.label}\n({m.scale})" for m in registry.SET_METRICS}
 
 
 def label(group: tuple) -> str:
     return ", ".join(map(str, group))
 
 
+def per_dataset(
+    frame: pd.DataFrame, out: Path, kind: str, what: str, draw: Callable[..., plt.Figure]
+) -> Written:
+    """``draw(rows, dataset)`` for each dataset of ``frame``, saved as ``<kind>_<dataset>.png``."""
+    written = []
+    for dataset, rows in frame.groupby("dataset.name"):
+        target = out / f"{kind}_{dataset}.png"
+        save(draw(rows, dataset), target)
+        written.append((target, f"{dataset}: {what}"))
+    return written
+
+
 def mean_lines(
-    frame: pd.DataFrame,
-    x: str,
-    series: list[str],
-    metrics: dict[str, str],
-    xlabel: str,
-    title: str,
-    target: Path,
-) -> None:
-    """One panel per metric (three per row): mean across seeds against ``x`` (± std band), a line
-    per ``series`` group."""
+    frame: pd.DataFrame, x: str, series: list[str], metrics: dict[str, str], xlabel: str, title: str
+) -> plt.Figure:
+    """One panel per metric: mean across seeds against ``x`` (± std band), a line per ``series``
+    group; the legend sits below the panels, so it hides no line."""
     stats = across_seeds(frame, [*series, x], list(metrics))
-    rows = -(-len(metrics) // 3)
-    columns = -(-len(metrics) // rows)
-    figure, axes = plt.subplots(
-        rows, columns, figsize=(4.5 * columns, 3.6 * rows), squeeze=False, layout="constrained"
-    )
+    figure, axes = panel_grid(len(metrics))
     for group, points in stats.groupby(level=series, sort=True):
         xs = points.index.get_level_values(x)
-        for axis, metric in zip(axes.flat, metrics):
+        for axis, metric in zip(axes, metrics):
             mean, std = points[(metric, "mean")], points[(metric, "std")].fillna(0)
             axis.plot(xs, mean, marker="o", label=label(group))
             axis.fill_between(xs, mean - std, mean + std, alpha=0.2)
-    for axis, name in zip(axes.flat, metrics.values()):
-        axis.set(xlabel=xlabel, title=name)
+    for axis, name in zip(axes, metrics.values()):
+        axis.set(xlabel=xlabel)
+        axis.set_title(name, fontsize=9)
         axis.grid(alpha=0.3)
-    for axis in axes.flat[len(metrics) :]:
-        axis.remove()
     legend_title = " / ".join(KEY_LABELS[key] for key in series)
-    axes.flat[len(metrics) - 1].legend(fontsize=7, title=legend_title, title_fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)),
+                  fontsize=7, title=legend_title, title_fontsize=7)  # fmt: skip
     figure.suptitle(title)
-    save(figure, target)
+    return figure
 
 
-def epsilon_figures(runs: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
-    written = []
-    for dataset, points in epsilon_points(runs).groupby("dataset.name"):
-        target = out / f"epsilon_{dataset}.png"
-        mean_lines(
-            points,
-            "curve.epsilon",
-            GROUP,
-            EPSILON_METRICS,
-            "epsilon (fidelity-loss tolerance)",
-            f"{dataset}: multiplicity vs epsilon",
-            target,
-        )
-        written.append((target, f"{dataset}: metrics vs epsilon, a line per attack/API/budget"))
-    return written
+def epsilon_figures(runs: pd.DataFrame, out: Path) -> Written:
+    metrics = {"curve.set_size": "Rashomon set size", **set_metrics("curve")}
+
+    def draw(points: pd.DataFrame, dataset: str) -> plt.Figure:
+        return mean_lines(points, "curve.epsilon", GROUP, metrics,
+                          "epsilon (fidelity-loss tolerance)", f"{dataset}: multiplicity vs epsilon")  # fmt: skip
+
+    what = "metrics vs epsilon, a line per attack/API/budget"
+    return per_dataset(epsilon_points(runs), out, "epsilon", what, draw)
 
 
-def budget_figures(runs: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
-    written = []
-    for dataset, frame in runs.groupby("dataset.name"):
-        target = out / f"budget_{dataset}.png"
-        mean_lines(
-            frame,
-            "attack.budget",
-            ["attack.name", "attack.api_mode"],
-            BUDGET_METRICS,
-            "query budget",
-            f"{dataset}: metrics vs budget",
-            target,
-        )
-        written.append((target, f"{dataset}: metrics vs budget, a line per attack/API"))
-    return written
+def budget_figures(runs: pd.DataFrame, out: Path) -> Written:
+    """Metrics vs budget for the datasets whose runs have more than one budget."""
+    metrics = {
+        "surrogate.fidelity": "base surrogate fidelity",
+        **set_metrics("multiplicity"),
+        **{f"fairness.{gap}.range": f"{GAP_LABELS[gap]} range over the set" for gap in GAPS},
+    }
+
+    def draw(frame: pd.DataFrame, dataset: str) -> plt.Figure:
+        return mean_lines(frame, "attack.budget", GROUP[:2], metrics, "query budget",
+                          f"{dataset}: metrics vs budget")  # fmt: skip
+
+    budgets = runs.groupby("dataset.name")["attack.budget"].transform("nunique")
+    what = "metrics vs budget, a line per attack/API"
+    return per_dataset(runs[budgets > 1], out, "budget", what, draw)
 
 
-def capacity_figures(runs: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
-    written = []
-    for dataset, rows in capacities(runs).groupby("dataset.name"):
+def capacity_figures(runs: pd.DataFrame, out: Path) -> Written:
+    def draw(rows: pd.DataFrame, dataset: str) -> plt.Figure:
         figure, axis = plt.subplots(figsize=(6, 4.2), layout="constrained")
         for group, values in rows.groupby(GROUP):
             axis.ecdf(values["rashomon_capacity"], label=label(group))
         axis.set(
-            xlabel=f"Rashomon Capacity (1 to {rows['dataset.classes'].max()})",
+            xlabel=f"Rashomon Capacity (2**C, 1 to {rows['dataset.classes'].max()})",
             ylabel="share of test rows <= x",
             title=f"{dataset}: Rashomon Capacity CDF (seeds pooled)",
         )
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=7)
-        target = out / f"capacity_cdf_{dataset}.png"
-        save(figure, target)
-        written.append((target, f"{dataset}: per-row Rashomon Capacity CDF per attack/API/budget"))
-    return written
+        axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+        return figure
+
+    what = "per-row Rashomon Capacity CDF per attack/API/budget"
+    return per_dataset(capacities(runs), out, "capacity_cdf", what, draw)
 
 
 def gap_boxes(
@@ -142,32 +133,34 @@ def gap_scatter(
     )
 
 
-def fairness_figures(runs: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
+def fairness_figures(runs: pd.DataFrame, out: Path) -> Written:
     """Per dataset: gap distributions over the set (boxes) and members' fidelity vs each gap."""
     victims = runs.groupby(["dataset.name", *GROUP])[[f"fairness.{g}.victim" for g in GAPS]].mean()
     kinds = {
         "fairness": (gap_boxes, "fairness gaps over the Rashomon set (seeds pooled)"),
         "fidelity_fairness": (gap_scatter, "fidelity vs fairness gap of the set's members"),
     }
+    rows = members(runs)
     written = []
-    for dataset, rows in members(runs).groupby("dataset.name"):
-        groups = dict(list(rows.groupby(GROUP)))
-        victim = victims.loc[dataset].loc[list(groups)]
-        for kind, (draw, title) in kinds.items():
+    for kind, (panel, title) in kinds.items():
+
+        def draw(frame: pd.DataFrame, dataset: str, panel=panel, title=title) -> plt.Figure:
+            groups = dict(list(frame.groupby(GROUP)))
+            victim = victims.loc[dataset].loc[list(groups)]
             figure, axes = plt.subplots(
                 1, len(GAPS), figsize=(5 * len(GAPS), 4.5), layout="constrained"
             )
             for axis, gap in zip(axes, GAPS):
-                draw(axis, groups, victim[f"fairness.{gap}.victim"], gap)
+                panel(axis, groups, victim[f"fairness.{gap}.victim"], gap)
             axes[-1].legend(fontsize=7)
             figure.suptitle(f"{dataset}: {title}")
-            target = out / f"{kind}_{dataset}.png"
-            save(figure, target)
-            written.append((target, f"{dataset}: {title}"))
+            return figure
+
+        written += per_dataset(rows, out, kind, title, draw)
     return written
 
 
-def write_figures(runs: pd.DataFrame, out: Path) -> list[tuple[Path, str]]:
+def write_figures(runs: pd.DataFrame, out: Path) -> Written:
     """Every study figure into ``out``; return (file, what) pairs."""
     kinds = (epsilon_figures, capacity_figures, fairness_figures, budget_figures)
     return [item for kind in kinds for item in kind(runs, out)]

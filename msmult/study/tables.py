@@ -1,4 +1,4 @@
-"""Study tables: one row per dataset x attack x API mode x budget (x epsilon), each value the
+"""Study tables: one row per dataset x attack x API setting x budget (x epsilon), each value the
 mean ± std across seeds, written as CSV (numbers), Markdown and LaTeX (booktabs)."""
 
 from __future__ import annotations
@@ -7,47 +7,50 @@ from pathlib import Path
 
 import pandas as pd
 
-from msmult.evaluation import GAPS
 from msmult.fileio import write_text
+from msmult.metrics import GAP_LABELS, GAPS, registry
+from msmult.metrics.registry import CAPACITY_SCALE
+from msmult.report.markdown import table as markdown_table
 from msmult.study.collect import KEYS, across_seeds, epsilon_points
 
 KEY_LABELS = {
     "dataset.name": "dataset",
     "attack.name": "attack",
-    "attack.api_mode": "API",
+    "api.label": "API",
     "attack.budget": "budget",
     "curve.epsilon": "epsilon",
 }
-GAP_LABELS = dict(zip(GAPS, ("demographic parity", "equalized odds", "equal opportunity")))
-
-# (header group, header) -> flattened report.json column
-MULTIPLICITY = {
-    ("surrogate", "fidelity"): "surrogate.fidelity",
-    ("surrogate", "accuracy"): "surrogate.accuracy",
-    ("Rashomon set", "size"): "multiplicity.set_size",
-    ("vs victim", "ambiguity"): "multiplicity.ambiguity_vs_victim",
-    ("vs victim", "discrepancy"): "multiplicity.discrepancy_vs_victim",
-    ("vs base", "ambiguity"): "multiplicity.ambiguity_vs_base",
-    ("vs base", "discrepancy"): "multiplicity.discrepancy_vs_base",
-    ("Rashomon capacity", "mean"): "multiplicity.rashomon_capacity.mean",
-    ("Rashomon capacity", "median"): "multiplicity.rashomon_capacity.quantiles.p50",
-    ("Rashomon capacity", "p90"): "multiplicity.rashomon_capacity.quantiles.p90",
-}
+SET = "Rashomon set"
 FAIRNESS = {
     (GAP_LABELS[gap], label): f"fairness.{gap}.{stat}"
     for gap in GAPS
     for stat, label in (("victim", "victim"), ("min", "set min"), ("max", "set max"))
 }
-# epsilon_curve points carry no quantiles or fairness; the base surrogate is the same at every epsilon
-EPSILON = {
-    ("surrogate", "fidelity"): "surrogate.fidelity",
-    ("Rashomon set", "size"): "curve.size",
-    ("vs victim", "ambiguity"): "curve.ambiguity_vs_victim",
-    ("vs victim", "discrepancy"): "curve.discrepancy_vs_victim",
-    ("vs base", "ambiguity"): "curve.ambiguity_vs_base",
-    ("vs base", "discrepancy"): "curve.discrepancy_vs_base",
-    ("Rashomon capacity", "mean"): "curve.rashomon_capacity_mean",
-}
+
+
+def set_columns(prefix: str, surrogate: tuple[str, ...] = ("fidelity",)) -> dict[tuple, str]:
+    """(header group, header) -> column: the base surrogate's ``surrogate`` numbers, then the set
+    size and every registered metric from the flattened report under ``prefix`` (``multiplicity``
+    or ``curve``)."""
+    base = {("surrogate", stat): f"surrogate.{stat}" for stat in surrogate}
+    metrics = {(SET, m.label): f"{prefix}.{m.name}" for m in registry.SET_METRICS}
+    return {**base, (SET, "size"): f"{prefix}.set_size", **metrics}
+
+
+def multiplicity_columns() -> dict[tuple, str]:
+    """The multiplicity table: base surrogate, set metrics, then Rashomon Capacity's spread."""
+    quantiles = {(SET, f"Rashomon Capacity {q}"): f"multiplicity.rashomon_capacity_quantiles.{q}"
+                 for q in ("p50", "p90")}  # fmt: skip
+    return {**set_columns("multiplicity", ("fidelity", "accuracy")), **quantiles}
+
+
+def scales(columns: dict[tuple, str]) -> str:
+    """A note giving the scale of every registered metric among the table's headers."""
+    shown = {header for _, header in columns}
+    notes = [f"{m.label}: {m.scale}" for m in registry.SET_METRICS if m.label in shown]
+    if any(header.startswith("Rashomon Capacity p") for header in shown):
+        notes.append(f"Rashomon Capacity quantiles: {CAPACITY_SCALE}")
+    return f"\nScales: {'; '.join(notes)}.\n" if notes else ""
 
 
 def numbers(values: pd.DataFrame, large: pd.DataFrame) -> pd.DataFrame:
@@ -55,7 +58,7 @@ def numbers(values: pd.DataFrame, large: pd.DataFrame) -> pd.DataFrame:
     return values.map("{:.1f}".format).where(large, values.map("{:.3f}".format))
 
 
-def readable(stats: pd.DataFrame, columns: dict[tuple[str, str], str]) -> pd.DataFrame:
+def readable(stats: pd.DataFrame, columns: dict[tuple, str]) -> pd.DataFrame:
     """``across_seeds`` output as text: "mean ± std" (mean alone for one seed), two header levels."""
     means, stds = stats.xs("mean", axis=1, level=1), stats.xs("std", axis=1, level=1)
     large = means.abs() >= 10  # e.g. set sizes: mean and std to one decimal
@@ -69,12 +72,10 @@ def readable(stats: pd.DataFrame, columns: dict[tuple[str, str], str]) -> pd.Dat
 
 
 def markdown(table: pd.DataFrame) -> str:
-    """A GitHub Markdown table (keys left-aligned, values right-aligned) without ``tabulate``."""
+    """``table`` as GitHub Markdown: keys left-aligned, values right-aligned."""
     flat = table.reset_index()
     header = [" ".join(filter(None, map(str, column))) for column in flat.columns]
-    rule = [":--"] * table.index.nlevels + ["--:"] * table.shape[1]
-    rows = [header, rule, *flat.astype(str).to_numpy().tolist()]
-    return "".join(f"| {' | '.join(cells)} |\n" for cells in rows)
+    return markdown_table(header, flat.astype(str).to_numpy().tolist(), table.index.nlevels) + "\n"
 
 
 def latex(table: pd.DataFrame, caption: str) -> str:
@@ -93,10 +94,15 @@ def latex(table: pd.DataFrame, caption: str) -> str:
 
 
 def study_tables(runs: pd.DataFrame, by_epsilon: bool) -> dict[str, tuple]:
-    """Name -> (frame with one row per run or run and epsilon, its keys, its columns)."""
-    tables = {"multiplicity": (runs, KEYS, MULTIPLICITY), "fairness": (runs, KEYS, FAIRNESS)}
+    """Name -> (frame with one row per run or run and epsilon, its keys, its columns). The curve's
+    points hold the same set metrics as the report; the base surrogate is the same at every
+    epsilon."""
+    tables = {
+        "multiplicity": (runs, KEYS, multiplicity_columns()),
+        "fairness": (runs, KEYS, FAIRNESS),
+    }
     if by_epsilon:
-        tables["epsilon"] = (epsilon_points(runs), [*KEYS, "curve.epsilon"], EPSILON)
+        tables["epsilon"] = (epsilon_points(runs), [*KEYS, "curve.epsilon"], set_columns("curve"))
     return tables
 
 
@@ -111,7 +117,7 @@ def write_tables(runs: pd.DataFrame, out: Path, by_epsilon: bool = False) -> lis
         stats.columns = [".".join(filter(None, column)) for column in stats.columns]
         files = {
             "csv": stats.to_csv(float_format="%.6g"),
-            "md": markdown(text),
+            "md": markdown(text) + scales(columns),
             "tex": latex(text, f"msmult study: {name} (mean ± std across seeds)"),
         }
         for suffix, content in files.items():

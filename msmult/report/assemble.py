@@ -1,0 +1,81 @@
+"""``report.json``'s dict, built from the typed results of every stage of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from msmult.data.splits import Splits
+from msmult.rashomon.exploration import Exploration
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What every stage of one run produced, filled by ``pipeline.run``.
+
+    ``victim_cache``: ``hit | miss | off``; ``api``: the API's own description (``choice``,
+    ``mode``, ``k``, ``decimals``, ``defences`` and a short ``label`` encoding them all);
+    ``holdout``: how the fidelity holdout was obtained; ``explorer``: the explorer's name as the
+    run knows it (e.g. ``dropout``); ``evaluations``: evaluation-set name -> ``evaluate_set``
+    result, always with ``test``; ``timing``: seconds per stage.
+    """
+
+    splits: Splits
+    victim_model: str
+    victim_cache: str
+    api: dict
+    attack: str
+    budget: int
+    queries_used: int
+    fit_rows: int
+    holdout_rows: int
+    holdout: str
+    explorer: str
+    exploration: Exploration
+    evaluations: dict[str, dict]
+    seed: int
+    timing: dict[str, float]
+
+
+def build_report(record: RunRecord) -> dict:
+    """The report of a run: setup, victim, API, attack, base surrogate, Rashomon set,
+    multiplicity and fairness on the test rows, the second evaluation sets, seed and timing."""
+    splits, exploration, test = record.splits, record.exploration, record.evaluations["test"]
+    table = test["table"]
+    return {
+        "dataset": {
+            "name": splits.name, "classes": splits.n_classes, "class_names": list(splits.classes),
+            "positive_class": splits.classes[splits.positive_class], "sensitive": splits.sensitive,
+            "test_rows": int(len(splits.y_test)), **splits.info,
+        },
+        "victim": {"model": record.victim_model, "cache": record.victim_cache, **test["victim"]},
+        "api": record.api,
+        "attack": {"name": record.attack, "budget": int(record.budget),
+                   "queries_used": int(record.queries_used), "fit_rows": int(record.fit_rows),
+                   "holdout_rows": int(record.holdout_rows), "holdout": record.holdout},
+        "surrogate": {"fidelity": float(table["fidelity"].iloc[0]),
+                      "accuracy": float(table["accuracy"].iloc[0]), "loss": exploration.base_loss},
+        "rashomon": {"explorer": record.explorer, "epsilon": float(exploration.epsilon),
+                     "candidates": int(len(table)), "base_loss": exploration.base_loss,
+                     "fidelity": test["members"]["fidelity"], "accuracy": test["members"]["accuracy"]},
+        "multiplicity": test["multiplicity"],
+        "fairness": test["fairness"],
+        "extra_eval": {name: summarise_extra(result)
+                       for name, result in record.evaluations.items() if name != "test"},
+        "seed": int(record.seed),
+        "timing": dict(record.timing),
+    }  # fmt: skip
+
+
+def summarise_extra(result: dict) -> dict:
+    """The compact report entry for a second evaluation set (e.g. HateCheck)."""
+    table = result["table"]
+    multiplicity = result["multiplicity"]
+    return {
+        "victim_accuracy": result["victim"]["accuracy"],
+        "fidelity": {"base": float(table["fidelity"].iloc[0]), **result["members"]["fidelity"]},
+        "ambiguity_vs_victim": multiplicity["ambiguity_vs_victim"],
+        "rashomon_capacity_mean": multiplicity["rashomon_capacity_mean"],
+        "fairness": result["fairness"],
+        "rows": int(len(result["capacity"])),
+        "members": int(table["in_set"].sum()),
+    }
