@@ -103,7 +103,7 @@ def test_defence_randomness_comes_from_the_seeded_generator():
 ])  # fmt: skip
 def test_bad_defence_output_is_refused_naming_the_defence(defence, problem):
     api = PredictionAPI(FixedVictim(), budget=10, defences=[defence])
-    with pytest.raises(MsmultError, match=f"API defence function returned .*{problem}"):
+    with pytest.raises(MsmultError, match=f"API defence <lambda> returned .*{problem}"):
         api.query(X)
 
 

@@ -40,7 +40,8 @@ def plugin_folder(tmp_path_factory) -> Path:
 
 def run_example(command: str, folder: Path, name: str):
     run_dir = folder / name
-    args = command.split()[1:] + ["debug=fast", "victim.epochs=2", "budget=500",
+    # not debug=fast: it sets the dropout explorer's keys, which a plugin explorer does not take
+    args = command.split()[1:] + ["surrogate.epochs=5", "victim.epochs=2", "budget=500",
                                   f"hydra.run.dir={run_dir}"]  # fmt: skip
     process = run_cli(*args, cwd=folder, cache=folder / "cache")
     assert process.returncode == 0, process.stderr[-3000:]
@@ -75,3 +76,41 @@ def test_plugin_defence(plugin_folder):
     report, _ = run_example(readme_examples()[1][2], plugin_folder, "defence")
     assert report["api"]["choice"] == "smoothed"
     assert report["api"]["defences"] == [{"name": "Smoothing", "share": 0.3}]
+
+
+BROKEN = '''
+import numpy as np
+import pandas as pd
+
+from msmult.rashomon import Exploration
+
+
+class WrongShapes:
+    def explore(self, task):
+        scores = {name: np.full((1, 3, 2), 0.5) for name in task.eval_sets}
+        return Exploration(pd.DataFrame({"kind": ["base"]}), np.zeros(1), scores, task.epsilon)
+
+
+def nan_defence(proba, rng):
+    return proba * np.nan
+'''
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["rashomon._target_=nosuch.Explorer"], "Cannot build 'nosuch.Explorer'"),
+    (["rashomon._target_=broken.WrongShapes", "~rashomon.rates", "~rashomon.draws_per_rate",
+      "~rashomon.kinds", "~rashomon.models_per_pass", "~rashomon.batch_rows", "~rashomon.seed"],
+     "explorer WrongShapes returned scores['test'] of shape (1, 3, 2)"),
+    (["+api.defences=[{_target_: hydra.utils.get_method, path: broken.nan_defence}]"],
+     "API defence nan_defence returned NaN"),
+])  # fmt: skip
+def test_broken_plugins_are_named_in_one_paragraph(tmp_path, overrides, message):
+    (tmp_path / "broken.py").write_text(BROKEN, encoding="utf-8")
+    run_dir = tmp_path / "run"
+    process = run_cli("run", "debug=fast", "victim.epochs=2", "budget=300", *overrides,
+                      f"hydra.run.dir={run_dir}", cwd=tmp_path)  # fmt: skip
+    output = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert message in output, output[-2000:]
+    assert "Traceback" not in output
+    assert not (run_dir / "report.json").exists()

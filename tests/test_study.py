@@ -18,8 +18,8 @@ from hydra.utils import instantiate
 
 from msmult.app import CONFIG_DIR
 from msmult.errors import MsmultError
-from msmult.metrics import GAPS, SET_METRICS
 from msmult.fileio import write_json
+from msmult.metrics import GAPS, SET_METRICS
 from msmult.report.outputs import MARKER, marker
 from msmult.study import main
 from msmult.study.collect import (

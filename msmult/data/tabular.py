@@ -14,16 +14,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from msmult.data.splits import Splits, three_way_split
 from msmult.errors import MsmultError
-
-
-def require_columns(frame: pd.DataFrame, columns: dict[str, str], source: str) -> None:
-    """Raise a clear error naming each configured column (role -> name) absent from ``frame``."""
-    for role, column in columns.items():
-        if column not in frame.columns:
-            raise MsmultError(
-                f"{role} column {column!r} is not in {source}. Available columns: "
-                f"{', '.join(map(str, frame.columns))}."
-            )
+from msmult.validation import choice
 
 
 def feature_transformer(features: pd.DataFrame) -> ColumnTransformer:
@@ -58,13 +49,8 @@ def encode_target(
         )
     if positive_class is None:
         positive = len(classes) - 1 if len(classes) == 2 else 0
-    elif str(positive_class) in classes:
-        positive = classes.index(str(positive_class))
     else:
-        raise MsmultError(
-            f"positive_class={positive_class!r} is not a class of target {target.name!r}; "
-            f"allowed: {', '.join(classes)}."
-        )
+        positive = classes.index(choice("dataset.positive_class", str(positive_class), classes))
     return names.map(classes.index).to_numpy(np.int64), classes, positive
 
 
@@ -88,7 +74,8 @@ def prepare_tabular(
 ) -> Splits:
     """Split ``frame`` into victim / attacker pool / test (or victim / pool when ``test_frame``
     is given), fit the feature transformer on the victim rows, and return model-ready arrays."""
-    require_columns(frame, {"target": target, "sensitive": sensitive}, f"dataset {name!r}")
+    for key, column in (("dataset.target", target), ("dataset.sensitive", sensitive)):
+        choice(key, column, list(map(str, frame.columns)))
     frame = frame.dropna(subset=[target]).reset_index(drop=True)
     if test_frame is not None:
         test_frame = test_frame.dropna(subset=[target]).reset_index(drop=True)

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from msmult.errors import MsmultError
-from msmult.models.layers import MaskSite
+from msmult.models.layers import MaskSite, hidden_and_head, widths
+from msmult.validation import bad_value, is_whole, whole
 
 
 class CNN(nn.Module):
@@ -41,12 +42,15 @@ class CNN(nn.Module):
                 f"{tuple(input_shape)}. Use an image dataset (e.g. dataset=ham10000) or an MLP / "
                 "text architecture for other data."
             )
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise MsmultError(
-                f"kernel_size={kernel_size} must be a positive odd number (3, 5, ...)."
-            )
-        if first_stride < 1:
-            raise MsmultError(f"first_stride={first_stride} must be a positive whole number.")
+        if not is_whole(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
+            raise bad_value(
+                "module.kernel_size", kernel_size, "it must be a positive odd number",
+                "victim.module.kernel_size=3",
+            )  # fmt: skip
+        first_stride = whole(
+            "module.first_stride", first_stride, 1, example="victim.module.first_stride=2"
+        )
+        channels = widths("channels", channels, "[16,32]")
         in_channels, height, width = (int(v) for v in input_shape)
         layers: list[nn.Module] = []
         for block, out_channels in enumerate(channels):
@@ -68,13 +72,8 @@ class CNN(nn.Module):
                 f"pooling) shrink {tuple(input_shape)[1:]} images to nothing; use fewer entries in "
                 "channels or first_stride=1."
             )
-        layers.append(nn.Flatten())
-        features = in_channels * height * width
-        for units in hidden:
-            layers += [nn.Linear(features, units), nn.ReLU(), MaskSite()]
-            features = units
-        layers.append(nn.Linear(features, n_classes))
-        self.net = nn.Sequential(*layers)
+        head = hidden_and_head(in_channels * height * width, hidden, n_classes)
+        self.net = nn.Sequential(*layers, nn.Flatten(), *head)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -1,6 +1,15 @@
-"""Marker layers shared by every torch architecture in msmult."""
+"""Building blocks shared by every torch architecture in msmult.
+
+The modules do not know whether they are the victim or the surrogate, so their config errors name
+the key below ``module`` (``module.hidden``) and give the victim's full key as the example."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
 
 from torch import nn
+
+from msmult.validation import as_list, bad_value, is_whole
 
 
 class MaskSite(nn.Identity):
@@ -10,3 +19,23 @@ class MaskSite(nn.Identity):
     its output by a fixed per-unit mask (one value per feature of a linear layer, one per channel of
     a conv layer, broadcast over the row axis and any spatial axes).
     """
+
+
+def widths(name: str, values: Sequence[int], example: str) -> list[int]:
+    """``module.<name>``: a list of layer widths (whole numbers >= 1), else a clear error."""
+    key = f"module.{name}"
+    items = as_list(key, values)
+    if not all(is_whole(v) and v >= 1 for v in items):
+        allowed = "it must be a list of whole numbers >= 1, one per layer"
+        raise bad_value(key, items, allowed, f"victim.{key}={example}")
+    return items
+
+
+def hidden_and_head(in_features: int, hidden: Sequence[int], n_classes: int) -> list[nn.Module]:
+    """``Linear -> ReLU -> MaskSite`` for each width in ``hidden``, then a linear head producing
+    ``n_classes`` logits: the classifier end of every msmult architecture."""
+    layers: list[nn.Module] = []
+    for units in widths("hidden", hidden, "[64,64]"):
+        layers += [nn.Linear(in_features, units), nn.ReLU(), MaskSite()]
+        in_features = units
+    return [*layers, nn.Linear(in_features, n_classes)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import torch
 from torch import nn
 
-from msmult.models.layers import MaskSite
+from msmult.models.layers import hidden_and_head
 
 
 class MLP(nn.Module):
@@ -20,13 +21,8 @@ class MLP(nn.Module):
         self, input_shape: Sequence[int], n_classes: int, hidden: Sequence[int] = (64, 64)
     ) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = math.prod(input_shape)
-        for units in hidden:
-            layers += [nn.Linear(width, units), nn.ReLU(), MaskSite()]
-            width = units
-        layers.append(nn.Linear(width, n_classes))
-        self.net = nn.Sequential(*layers)
+        head = hidden_and_head(math.prod(input_shape), hidden, n_classes)
+        self.net = nn.Sequential(nn.Flatten(), *head)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

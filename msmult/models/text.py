@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from msmult.errors import MsmultError
-from msmult.models.layers import MaskSite
+from msmult.models.layers import hidden_and_head
+from msmult.validation import whole
 
 
 class EmbeddingBagClassifier(nn.Module):
@@ -36,23 +37,16 @@ class EmbeddingBagClassifier(nn.Module):
                 f"EmbeddingBagClassifier needs rows of token ids shaped (length,); got rows of "
                 f"shape {tuple(input_shape)}. Use a text dataset (e.g. dataset=davidson)."
             )
-        if vocab_size < 2 or embed_dim < 1:
-            raise MsmultError(
-                f"vocab_size={vocab_size} and embed_dim={embed_dim} are invalid: vocab_size must "
-                "be at least 2 (id 0 pads) and embed_dim positive."
-            )
-        self.vocab_size = int(vocab_size)
+        self.vocab_size = whole(
+            "module.vocab_size", vocab_size, 2, what=", at least the dataset's n_buckets",
+            example="victim.module.vocab_size=32768",
+        )  # fmt: skip
+        embed_dim = whole("module.embed_dim", embed_dim, 1, example="victim.module.embed_dim=32")
         # mode="sum" with per-row weights 1 / (number of non-padding ids) is the mean of the
         # non-padding embeddings (what mode="mean" with padding_idx=0 computes) but takes torch's
         # fast CPU kernel: ~5x quicker than the padding_idx path in forward passes.
         self.embedding = nn.EmbeddingBag(self.vocab_size, embed_dim, mode="sum", padding_idx=0)
-        layers: list[nn.Module] = []
-        width = embed_dim
-        for units in hidden:
-            layers += [nn.Linear(width, units), nn.ReLU(), MaskSite()]
-            width = units
-        layers.append(nn.Linear(width, n_classes))
-        self.net = nn.Sequential(*layers)
+        self.net = nn.Sequential(*hidden_and_head(embed_dim, hidden, n_classes))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         if ids.is_floating_point():

@@ -56,7 +56,7 @@ def build_report(record: RunRecord) -> dict:
                       "accuracy": float(table["accuracy"].iloc[0]), "loss": exploration.base_loss},
         "rashomon": {"explorer": record.explorer, "epsilon": float(exploration.epsilon),
                      "candidates": int(len(table)), "base_loss": exploration.base_loss,
-                     "fidelity": test["members"]["fidelity"], "accuracy": test["members"]["accuracy"]},
+                     **test["members"]},
         "multiplicity": test["multiplicity"],
         "fairness": test["fairness"],
         "extra_eval": {name: summarise_extra(result)

@@ -77,8 +77,9 @@ def render(report: dict) -> str:
         f"{rashomon['epsilon']} of the base surrogate's fidelity loss "
         f"({rashomon['base_loss']:.4f}). Sensitive attribute: `{dataset['sensitive']}`.",
         "## Multiplicity over the Rashomon set",
-        table(["metric", "value", "scale"],
-              multiplicity_rows(multiplicity, rashomon["fidelity"])),  # fmt: skip
+        table(
+            ["metric", "value", "scale"], multiplicity_rows(multiplicity, rashomon["fidelity"])
+        ),  # fmt: skip
         "## Group fairness: victim vs the Rashomon set",
         gap_table(fairness, ("victim", "base", "min", "max", "range")),
     ]

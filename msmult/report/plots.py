@@ -14,6 +14,8 @@ from msmult.fileio import write_with  # noqa: E402
 from msmult.metrics import registry  # noqa: E402
 from msmult.metrics.registry import SetMetric  # noqa: E402
 
+EPSILON_AXIS = "epsilon (fidelity-loss tolerance)"
+
 
 def save(figure: plt.Figure, target: Path) -> None:
     write_with(
@@ -52,7 +54,7 @@ def epsilon_curve_plot(curve: list[dict], target: Path, title: str) -> None:
     for axis, (scale, lines) in zip(axes, panels.items()):
         for key, label in lines:
             axis.plot(eps, [point[key] for point in curve], marker="o", label=label)
-        axis.set(xlabel="epsilon (fidelity-loss tolerance)", ylabel=scale)
+        axis.set(xlabel=EPSILON_AXIS, ylabel=scale)
         axis.grid(alpha=0.3)
         if len(lines) == 1:
             axis.set_title(lines[0][1], fontsize=9)

@@ -12,8 +12,8 @@ from msmult.metrics.registry import CAPACITY_SCALE, SHARE
 def summary_table(report: dict) -> Table:
     """Headline numbers of ``report.json`` in one table: victim, base surrogate, Rashomon set;
     each set metric with its scale."""
-    multiplicity, fairness, rashomon = report["multiplicity"], report["fairness"], report["rashomon"]
-    attack = report["attack"]
+    multiplicity, fairness = report["multiplicity"], report["fairness"]
+    attack, rashomon = report["attack"], report["rashomon"]
     table = Table(title=f"msmult: {report['dataset']['name']} / {attack['name']} / "
                   f"api={report['api']['label']} / budget={attack['budget']}")  # fmt: skip
     table.add_column("quantity")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from omegaconf import OmegaConf
 from yaml import YAMLError
 
@@ -43,7 +42,7 @@ def finished(run_dir: Path) -> bool:
 
 
 def collect(paths: Sequence[Path]) -> Study:
-    """Every run dir under ``paths`` holding a report.json; complete ones flattened, one row each."""
+    """Every run dir under ``paths`` with a report.json; complete ones flattened, one row each."""
     missing = [str(path) for path in paths if not path.is_dir()]
     if missing:
         raise MsmultError(

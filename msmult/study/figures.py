@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from msmult.metrics import GAP_LABELS, GAPS, registry
-from msmult.report.plots import panel_grid, plt, save
+from msmult.report.plots import EPSILON_AXIS, panel_grid, plt, save
 from msmult.study.collect import KEYS, across_seeds, capacities, epsilon_points, members
 from msmult.study.tables import KEY_LABELS
 
@@ -67,8 +67,8 @@ def epsilon_figures(runs: pd.DataFrame, out: Path) -> Written:
     metrics = {"curve.set_size": "Rashomon set size", **set_metrics("curve")}
 
     def draw(points: pd.DataFrame, dataset: str) -> plt.Figure:
-        return mean_lines(points, "curve.epsilon", GROUP, metrics,
-                          "epsilon (fidelity-loss tolerance)", f"{dataset}: multiplicity vs epsilon")  # fmt: skip
+        title = f"{dataset}: multiplicity vs epsilon"
+        return mean_lines(points, "curve.epsilon", GROUP, metrics, EPSILON_AXIS, title)
 
     what = "metrics vs epsilon, a line per attack/API/budget"
     return per_dataset(epsilon_points(runs), out, "epsilon", what, draw)

@@ -59,7 +59,7 @@ def numbers(values: pd.DataFrame, large: pd.DataFrame) -> pd.DataFrame:
 
 
 def readable(stats: pd.DataFrame, columns: dict[tuple, str]) -> pd.DataFrame:
-    """``across_seeds`` output as text: "mean ± std" (mean alone for one seed), two header levels."""
+    """``across_seeds`` output as text, "mean ± std" (mean alone for one seed), two header rows."""
     means, stds = stats.xs("mean", axis=1, level=1), stats.xs("std", axis=1, level=1)
     large = means.abs() >= 10  # e.g. set sizes: mean and std to one decimal
     mean_text = numbers(means, large)

@@ -19,6 +19,8 @@ class Defence(Protocol):
 
 
 def describe(defence: Defence) -> dict:
-    """A defence's name and its public parameters (its non-underscore attributes), for reports."""
+    """A defence's name (its class, or its own name for a function) and its public parameters
+    (its non-underscore attributes), for reports and error messages."""
+    name = getattr(defence, "__name__", None) or type(defence).__name__
     params = {k: v for k, v in vars(defence).items() if not k.startswith("_")}
-    return {"name": type(defence).__name__, **params}
+    return {"name": name, **params}
