@@ -100,7 +100,7 @@ def choices(key: str, values: Any, allowed: Sequence[str]) -> list[str]:
 def as_list(key: str, values: Any, example: str | None = None) -> list:
     """A list or tuple (OmegaConf's ListConfig included) as a plain list."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise bad_value(key, values, "it must be a list, e.g. [a,b]", example)
+        raise bad_value(key, values, "it must be a list", example or f"{key}=[a,b]")
     return list(values)
 
 

@@ -21,6 +21,6 @@ cd "$(dirname "$0")/.."
 
 for block in ${BLOCKS:-tabular medical nlp}; do
   echo "== study block ${block}"
-  msmult run -m "+experiment=${block}" "$@"
+  msmult run -m "experiment=${block}" "$@"
 done
 msmult tables outputs/study --out outputs/study/tables --by-epsilon

@@ -24,7 +24,7 @@ CASES = [
         ),
         "does not exist",
     ),
-    (("dataset=compas", "dataset.sensitive=nope"), "sensitive column 'nope'"),
+    (("dataset=compas", "dataset.sensitive=nope"), "dataset.sensitive='nope' is not allowed"),
 ]
 
 

@@ -15,7 +15,7 @@ from msmult.data.davidson import DavidsonDataset
 from msmult.data.ham10000 import Ham10000Dataset
 from msmult.errors import MsmultError
 from msmult.models.cnn import CNN
-from msmult.models.layers import MaskSite
+from msmult.models.layers import MaskSite, hidden_and_head
 from msmult.models.text import EmbeddingBagClassifier
 from msmult.models.torch_classifier import TorchClassifier
 from msmult.rashomon.dropout import MaskedForward
@@ -61,11 +61,22 @@ def test_cnn_shapes_and_mask_sites():
         {"input_shape": (3, 28, 28), "channels": (8, 8, 8, 8, 8)},
         {"input_shape": (3, 28, 28), "kernel_size": 4},
         {"input_shape": (3, 28, 28), "first_stride": 0},
+        {"input_shape": (3, 28, 28), "channels": (8, 0)},
+        {"input_shape": (3, 28, 28), "hidden": (64, "wide")},
     ],
 )
 def test_cnn_rejects_bad_shapes(kwargs):
     with pytest.raises(MsmultError):
         CNN(n_classes=2, **kwargs)
+
+
+def test_hidden_and_head_builds_masked_blocks_then_a_head():
+    layers = hidden_and_head(10, [8, 4], n_classes=3)
+    assert [type(m) for m in layers] == [nn.Linear, nn.ReLU, MaskSite] * 2 + [nn.Linear]
+    assert (layers[0].in_features, layers[3].in_features, layers[-1].out_features) == (10, 8, 3)
+    assert [type(m) for m in hidden_and_head(10, [], n_classes=3)] == [nn.Linear]
+    with pytest.raises(MsmultError, match=r"module.hidden=\[8, 0\] is not allowed"):
+        hidden_and_head(10, [8, 0], n_classes=3)
 
 
 def test_dropout_masks_broadcast_over_cnn_channels():

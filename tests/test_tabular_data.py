@@ -51,8 +51,10 @@ def test_compas_keeps_two_races_by_default_or_all():
     assert sum(two.info["rows"].values()) == 3_175 + 2_103  # ProPublica filter, two races
     every = CompasDataset(race_groups="all").load(seed=0)
     assert sum(every.info["rows"].values()) == 6_172
-    with pytest.raises(MsmultError, match="allowed races"):
+    with pytest.raises(MsmultError, match=r"dataset.race_groups=\['Martian'\] is not allowed"):
         CompasDataset(race_groups=["Martian"]).load(seed=0)
+    with pytest.raises(MsmultError, match="it must be all or a list of COMPAS races"):
+        CompasDataset(race_groups="Caucasian").load(seed=0)
 
 
 def test_german_sex_or_age_groups():
@@ -63,6 +65,21 @@ def test_german_sex_or_age_groups():
     assert sorted(set(by_age.group_test)) == ["age<25", "age>=25"]
     with pytest.raises(MsmultError, match="allowed: sex, age"):
         GermanCreditDataset(sensitive="race")
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: AdultDataset(victim_share=1.0), "dataset.victim_share=1.0 is not allowed"),
+        (lambda: AdultDataset(drop_columns="fnlwgt"), "dataset.drop_columns='fnlwgt'"),
+        (lambda: CompasDataset(fractions=[0.4, 0.6]), r"dataset.fractions=\[0.4, 0.6\]"),
+        (lambda: GermanCreditDataset(fractions=[0.5, 0.5, 0]), "three numbers > 0"),
+        (lambda: GermanCreditDataset(age_threshold=25.5), "dataset.age_threshold=25.5"),
+    ],
+)
+def test_tabular_config_values_are_checked_on_construction(make, message):
+    with pytest.raises(MsmultError, match=message):
+        make()
 
 
 def test_checksum_mismatch_is_a_clear_error(tmp_path, monkeypatch):
@@ -96,8 +113,13 @@ def test_csv_detects_categoricals_and_multiclass_targets(tmp_path):
     ("kwargs", "message"),
     [
         ({"path": "/nonexistent.csv", "target": "y", "sensitive": "g"}, "does not exist"),
-        ({"target": "nope", "sensitive": "g"}, "target column 'nope' is not in"),
-        ({"target": "y", "sensitive": "nope"}, "sensitive column 'nope' is not in"),
+        ({"path": None, "target": "y", "sensitive": "g"}, "dataset.path=None is not allowed"),
+        ({"target": "nope", "sensitive": "g"}, "dataset.target='nope' is not allowed: allowed"),
+        ({"target": "y", "sensitive": "nope"}, "dataset.sensitive='nope' is not allowed"),
+        ({"sensitive": "g"}, "dataset.target=None is not allowed: dataset=csv needs a column"),
+        ({"target": "y", "sensitive": "g", "positive_class": "2"}, "dataset.positive_class='2'"),
+        ({"target": "y", "sensitive": "g", "fractions": [0.5, 0.5]}, "dataset.fractions="),
+        ({"target": "y", "sensitive": "g", "drop_columns": "x"}, "dataset.drop_columns='x'"),
         ({"target": "y", "sensitive": "one"}, "has a single group"),
         ({"target": "one", "sensitive": "g"}, "has a single class"),
     ],

@@ -41,7 +41,9 @@ def test_second_fit_is_a_hit_with_identical_predictions(tmp_path, splits):
     cfg = config(tmp_path)
     first, how = fit_victim(victim(), splits, cfg)
     assert how == "miss" and (entry(tmp_path, cfg) / "weights.pt").is_file()
-    second, how = fit_victim(victim(epochs=0), splits, cfg)  # epochs=0 would be untrained
+    untrained = victim()
+    untrained.fit = lambda *args: pytest.fail("a cache hit must not retrain the victim")
+    second, how = fit_victim(untrained, splits, cfg)
     assert how == "hit"
     np.testing.assert_array_equal(
         first.predict_proba(splits.x_test), second.predict_proba(splits.x_test)

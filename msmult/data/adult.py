@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
 from msmult.data.files import verified_path
+from msmult.data.options import victim_share
 from msmult.data.splits import Splits
 from msmult.data.tabular import prepare_tabular
+from msmult.validation import as_list
 
 COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
@@ -29,21 +32,19 @@ def read_adult(name: str, sha256: str, skiprows: int) -> pd.DataFrame:
     return frame
 
 
+@dataclass
 class AdultDataset:
-    """Victim-train and attacker pool are disjoint parts of ``adult.data``; the test split is
-    the official ``adult.test`` (16,281 rows)."""
+    """Victim-train and attacker pool are disjoint parts of ``adult.data`` (``victim_share`` for
+    the victim); the test split is the official ``adult.test`` (16,281 rows)."""
 
-    def __init__(
-        self,
-        sensitive: str = "sex",
-        victim_share: float = 0.5,
-        sensitive_as_feature: bool = False,
-        drop_columns: Sequence[str] = ("fnlwgt", "education"),
-    ) -> None:
-        self.sensitive = sensitive
-        self.victim_share = victim_share
-        self.sensitive_as_feature = sensitive_as_feature
-        self.drop_columns = tuple(drop_columns)
+    sensitive: str = "sex"
+    victim_share: float = 0.5
+    sensitive_as_feature: bool = False
+    drop_columns: Sequence[str] = ("fnlwgt", "education")
+
+    def __post_init__(self) -> None:
+        self.victim_share = victim_share(self.victim_share)
+        self.drop_columns = tuple(as_list("dataset.drop_columns", self.drop_columns))
 
     def load(self, seed: int) -> Splits:
         return prepare_tabular(

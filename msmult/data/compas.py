@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
 from msmult.data.files import verified_path
+from msmult.data.options import check_fractions
 from msmult.data.splits import Splits
 from msmult.data.tabular import prepare_tabular
-from msmult.errors import MsmultError
+from msmult.validation import bad_value, choices
 
 SHA256 = "a5e5c34bfd2d1f065bb12a44c0323421baf74b98b97d585915a0c2e1513ecaba"
+# COMPAS's own decile_score / score_text are left out: the victim predicts from facts.
 FEATURES = [
     "sex",
     "age",
@@ -21,7 +24,7 @@ FEATURES = [
     "juv_other_count",
     "priors_count",
     "c_charge_degree",
-]  # fmt: skip  (COMPAS's own decile_score / score_text are left out: the victim predicts from facts)
+]
 
 
 def read_compas() -> pd.DataFrame:
@@ -36,33 +39,32 @@ def read_compas() -> pd.DataFrame:
     return frame.loc[keep, [*FEATURES, "two_year_recid"]].reset_index(drop=True)
 
 
+@dataclass
 class CompasDataset:
     """Target ``two_year_recid`` (positive = reoffended). ``race_groups``: a list of race values
     to keep (default African-American vs Caucasian, as in ProPublica's analysis) or ``all``."""
 
-    def __init__(
-        self,
-        sensitive: str = "race",
-        race_groups: str | Sequence[str] = ("African-American", "Caucasian"),
-        fractions: Sequence[float] = (0.4, 0.4, 0.2),
-        sensitive_as_feature: bool = False,
-    ) -> None:
-        self.sensitive = sensitive
-        self.race_groups = race_groups
-        self.fractions = tuple(fractions)
-        self.sensitive_as_feature = sensitive_as_feature
+    sensitive: str = "race"
+    race_groups: str | Sequence[str] = ("African-American", "Caucasian")
+    fractions: Sequence[float] = (0.4, 0.4, 0.2)
+    sensitive_as_feature: bool = False
+
+    def __post_init__(self) -> None:
+        self.fractions = check_fractions(self.fractions)
 
     def load(self, seed: int) -> Splits:
         frame = read_compas()
         if self.race_groups != "all":
-            known = set(frame["race"].unique())
-            unknown = [g for g in self.race_groups if g not in known]
-            if unknown or isinstance(self.race_groups, str):
-                raise MsmultError(
-                    f"dataset.race_groups={self.race_groups!r} is not 'all' or a list of races "
-                    f"in COMPAS; allowed races: {', '.join(sorted(known))}."
+            races = sorted(frame["race"].unique())
+            if isinstance(self.race_groups, str):
+                raise bad_value(
+                    "dataset.race_groups",
+                    self.race_groups,
+                    f"it must be all or a list of COMPAS races ({', '.join(races)})",
+                    "dataset.race_groups=[African-American,Caucasian]",
                 )
-            frame = frame[frame["race"].isin(list(self.race_groups))].reset_index(drop=True)
+            groups = choices("dataset.race_groups", self.race_groups, races)
+            frame = frame[frame["race"].isin(groups)].reset_index(drop=True)
         return prepare_tabular(
             "compas",
             frame,

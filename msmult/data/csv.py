@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from msmult.data.options import check_fractions
 from msmult.data.splits import Splits
 from msmult.data.tabular import prepare_tabular
 from msmult.errors import MsmultError
+from msmult.validation import as_list, bad_value
 
 
 def read_csv(path: str | None) -> pd.DataFrame:
-    if not path:
-        raise MsmultError(
-            "dataset=csv needs dataset.path=FILE (a CSV file with a header row), plus "
-            "dataset.target=COLUMN and dataset.sensitive=COLUMN."
-        )
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise MsmultError(
-            f"dataset.path={path!r} does not exist or is not a file; give a CSV file."
-        )
+    if not path or not Path(path).expanduser().is_file():
+        missing = " (this one does not exist)" if path else ""
+        allowed = f"dataset=csv needs an existing CSV file with a header row{missing}"
+        raise bad_value("dataset.path", path, allowed, "dataset.path=data/my.csv")
     try:
-        frame = pd.read_csv(file)
+        frame = pd.read_csv(Path(path).expanduser())
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise MsmultError(
             f"dataset.path={path!r} could not be read as a CSV file ({err}). Give a readable "
@@ -33,36 +30,30 @@ def read_csv(path: str | None) -> pd.DataFrame:
     return frame
 
 
+@dataclass
 class CsvDataset:
     """Categorical columns are detected by dtype (text, booleans); the target may have two or
     more classes. Rows are split by ``fractions`` into victim / attacker pool / test."""
 
-    def __init__(
-        self,
-        path: str | None = None,
-        target: str | None = None,
-        sensitive: str | None = None,
-        positive_class: str | None = None,
-        fractions: Sequence[float] = (0.4, 0.4, 0.2),
-        sensitive_as_feature: bool = False,
-        drop_columns: Sequence[str] = (),
-    ) -> None:
-        self.path = path
-        self.target = target
-        self.sensitive = sensitive
-        self.positive_class = positive_class
-        self.fractions = tuple(fractions)
-        self.sensitive_as_feature = sensitive_as_feature
-        self.drop_columns = tuple(drop_columns)
+    path: str | None = None
+    target: str | None = None
+    sensitive: str | None = None
+    positive_class: str | None = None
+    fractions: Sequence[float] = (0.4, 0.4, 0.2)
+    sensitive_as_feature: bool = False
+    drop_columns: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        self.fractions = check_fractions(self.fractions)
+        self.drop_columns = tuple(as_list("dataset.drop_columns", self.drop_columns))
 
     def load(self, seed: int) -> Splits:
         frame = read_csv(self.path)
+        columns = list(map(str, frame.columns))
         for role, value in (("target", self.target), ("sensitive", self.sensitive)):
             if not value:
-                raise MsmultError(
-                    f"dataset=csv needs dataset.{role}=COLUMN; columns of {self.path}: "
-                    f"{', '.join(map(str, frame.columns))}."
-                )
+                allowed = f"dataset=csv needs a column of {self.path} ({', '.join(columns)})"
+                raise bad_value(f"dataset.{role}", value, allowed, f"dataset.{role}={columns[-1]}")
         return prepare_tabular(
             Path(self.path).stem,
             frame,

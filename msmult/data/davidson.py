@@ -5,14 +5,17 @@ set (``data/davidson_hate_speech``, ``data/hatecheck``; see their PROVENANCE.md)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from msmult.data.files import verified_path
-from msmult.data.splits import EvalSet, Splits, three_way_split
+from msmult.data.options import TaskDataset, check_fractions
+from msmult.data.splits import EvalSet, Splits, count_test_rows, three_way_split
 from msmult.data.text import hash_ids
 from msmult.errors import MsmultError
+from msmult.validation import whole
 
 FOLDER = "davidson_hate_speech"
 TWEETS = ("labeled_data.csv", "fcb8bc7c68120ae4af04a5b9acd58585513ede11e1548ebf36a5c2040b6f6281")
@@ -26,12 +29,6 @@ HATECHECK = (
     "ecf0dc1e93fccc90b6f880e632b19e635c0f0a68b3157915a9e20b6938f121cf",
 )
 
-CLASSES = {
-    "3class": ("hate", "offensive", "neither"),  # Davidson's class ids 0, 1, 2
-    "binary": ("neither", "offensive_or_hate"),
-}
-DEFAULT_POSITIVE = {"3class": "hate", "binary": "offensive_or_hate"}
-SENSITIVES = ("aae_vs_white",)
 DIALECT_GROUPS = ("aae", "white_aligned")
 DIALECT_NOTE = (
     "Groups are inferred dialect, not author race: 'aae' marks tweets whose TwitterAAE dialect "
@@ -40,12 +37,8 @@ DIALECT_NOTE = (
 )
 
 
-def counts(groups: np.ndarray) -> dict[str, int]:
-    """Rows per group, the unknown group ("") reported as "unknown"."""
-    return {str(g) or "unknown": int((groups == g).sum()) for g in sorted(set(groups))}
-
-
-class DavidsonDataset:
+@dataclass
+class DavidsonDataset(TaskDataset):
     """Davidson et al. (2017): 24,783 tweets labelled hate / offensive / neither by crowd majority.
 
     Groups are inferred dialect, not author race: ``aae_vs_white`` is "aae" when the TwitterAAE
@@ -67,52 +60,28 @@ class DavidsonDataset:
     Tweet text never leaves this loader: only hashed ids and labels are returned.
     """
 
-    def __init__(
-        self,
-        task: str = "3class",
-        sensitive: str = "aae_vs_white",
-        positive_class: str | None = None,
-        fractions: Sequence[float] = (0.4, 0.4, 0.2),
-        hatecheck: bool = True,
-        n_buckets: int = 2**15,
-        max_len: int = 64,
-        subsample: float = 1.0,
-    ) -> None:
-        if task not in CLASSES:
-            raise MsmultError(
-                f"dataset.task={task!r} is not a Davidson task; allowed: {', '.join(CLASSES)}."
-            )
-        if sensitive not in SENSITIVES:
-            raise MsmultError(
-                f"dataset.sensitive={sensitive!r} is not available for Davidson; allowed: "
-                f"{', '.join(SENSITIVES)} (inferred dialect, not author race)."
-            )
-        positive_class = positive_class or DEFAULT_POSITIVE[task]
-        if positive_class not in CLASSES[task]:
-            raise MsmultError(
-                f"dataset.positive_class={positive_class!r} is not a class of task {task!r}; "
-                f"allowed: {', '.join(CLASSES[task])}."
-            )
-        fractions = tuple(float(f) for f in fractions)
-        if len(fractions) != 3 or min(fractions) <= 0:
-            raise MsmultError(
-                f"dataset.fractions={list(fractions)} must be three positive numbers: the shares "
-                "of tweets for the victim, the attacker's pool and the test split."
-            )
-        if not 0 < subsample <= 1:
-            raise MsmultError(
-                f"dataset.subsample={subsample} must be in (0, 1]: the seeded share of tweets kept "
-                "(1 = all)."
-            )
-        self.task = task
-        self.sensitive = sensitive
-        self.positive_class = positive_class
-        self.classes = CLASSES[task]
-        self.fractions = fractions
-        self.hatecheck = bool(hatecheck)
-        self.n_buckets = int(n_buckets)
-        self.max_len = int(max_len)
-        self.subsample = float(subsample)
+    CLASSES = {
+        "3class": ("hate", "offensive", "neither"),  # Davidson's class ids 0, 1, 2
+        "binary": ("neither", "offensive_or_hate"),
+    }
+    DEFAULT_POSITIVE = {"3class": "hate", "binary": "offensive_or_hate"}
+    SENSITIVES = ("aae_vs_white",)
+
+    task: str = "3class"
+    sensitive: str = "aae_vs_white"
+    fractions: Sequence[float] = (0.4, 0.4, 0.2)
+    hatecheck: bool = True
+    n_buckets: int = 2**15
+    max_len: int = 64
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.fractions = check_fractions(self.fractions)
+        self.hatecheck = bool(self.hatecheck)
+        self.n_buckets = whole(
+            "dataset.n_buckets", self.n_buckets, 2, example="dataset.n_buckets=32768"
+        )
+        self.max_len = whole("dataset.max_len", self.max_len, 1, example="dataset.max_len=64")
 
     def read(self) -> pd.DataFrame:
         """Verified tweets joined with their dialect columns on ``row_id``."""
@@ -156,11 +125,10 @@ class DavidsonDataset:
             "tokenizer": (
                 f"hashed uni+bi-grams, {self.n_buckets} buckets, {self.max_len} ids per tweet"
             ),
-            "n_victim": int(len(victim)),
-            "n_pool": int(len(pool)),
-            "n_test": int(len(test)),
-            "class_counts_test": {c: int((y[test] == k).sum()) for k, c in enumerate(self.classes)},
-            "group_counts_test": counts(group[test]),
+            "n_victim": len(victim),
+            "n_pool": len(pool),
+            "n_test": len(test),
+            **count_test_rows(y[test], group[test], self.classes),
         }
         if self.hatecheck:
             info["hatecheck_note"] = (

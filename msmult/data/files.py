@@ -9,7 +9,7 @@ from msmult.fileio import sha256_of, shipped_folder
 
 
 def data_root() -> Path:
-    """The folder holding the shipped datasets (packaged copy first, else the repository's data/)."""
+    """The folder of the shipped datasets (packaged copy first, else the repository's data/)."""
     return shipped_folder("data")
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
 from msmult.data.files import verified_path
+from msmult.data.options import check_fractions
 from msmult.data.splits import Splits
 from msmult.data.tabular import prepare_tabular
-from msmult.errors import MsmultError
+from msmult.validation import choice, whole
 
 SHA256 = "b21f3d81db8071257d5ff1deaeba1fd4303b62712e6fcc9715c7a86202cb5871"
 COLUMNS = [f"A{i}" for i in range(1, 21)] + ["credit"]
@@ -17,7 +19,7 @@ STATUS_SEX = {"A91": "male", "A92": "female", "A93": "male", "A94": "male", "A95
 
 
 def read_german(age_threshold: int) -> pd.DataFrame:
-    """Codebook columns A1..A20 (german.doc), label 1 good / 2 bad, plus derived sex and age group."""
+    """Codebook columns A1..A20 (german.doc), label 1 good / 2 bad, derived sex and age group."""
     path = verified_path("german_credit", "german.data", SHA256)
     frame = pd.read_csv(path, sep=" ", header=None, names=COLUMNS)
     frame["credit"] = frame["credit"].map({1: "good", 2: "bad"})
@@ -28,27 +30,23 @@ def read_german(age_threshold: int) -> pd.DataFrame:
     return frame
 
 
+@dataclass
 class GermanCreditDataset:
     """``sensitive``: ``sex`` (from attribute 9, personal status and sex, which is then dropped
     from the inputs) or ``age`` (attribute 13 split at ``age_threshold``, dropped from the inputs).
     Positive class is ``good`` credit (the favourable outcome)."""
 
-    def __init__(
-        self,
-        sensitive: str = "sex",
-        age_threshold: int = 25,
-        fractions: Sequence[float] = (0.4, 0.4, 0.2),
-        sensitive_as_feature: bool = False,
-    ) -> None:
-        if sensitive not in ("sex", "age"):
-            raise MsmultError(
-                f"dataset.sensitive={sensitive!r} is not available for German credit; "
-                "allowed: sex, age."
-            )
-        self.sensitive = sensitive
-        self.age_threshold = age_threshold
-        self.fractions = tuple(fractions)
-        self.sensitive_as_feature = sensitive_as_feature
+    sensitive: str = "sex"
+    age_threshold: int = 25
+    fractions: Sequence[float] = (0.4, 0.4, 0.2)
+    sensitive_as_feature: bool = False
+
+    def __post_init__(self) -> None:
+        choice("dataset.sensitive", self.sensitive, ("sex", "age"))
+        self.age_threshold = whole(
+            "dataset.age_threshold", self.age_threshold, 0, example="dataset.age_threshold=25"
+        )
+        self.fractions = check_fractions(self.fractions)
 
     def load(self, seed: int) -> Splits:
         column, source, other = (

@@ -4,14 +4,17 @@ patient sex or age group (``data/ham10000_derm28``, see its PROVENANCE.md)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from msmult.data.files import verified_path
-from msmult.data.splits import Splits
+from msmult.data.options import TaskDataset, victim_share
+from msmult.data.splits import Splits, count_test_rows
 from msmult.errors import MsmultError
+from msmult.validation import bad_value, choices, number, whole
 
 FOLDER = "ham10000_derm28"
 IMAGES = (
@@ -35,8 +38,6 @@ DIAGNOSIS_NAMES = {
     "vasc": "vascular lesion",
 }
 MALIGNANT = ("benign", "malignant")  # malignant = mel, bcc, akiec
-TASKS = ("diagnosis", "malignant")
-SENSITIVES = ("sex", "age")
 SOURCE_SPLITS = ("train", "val", "test")
 MAX_SHIFT = 2  # pixels, for the attacker's augmented pool copies
 
@@ -65,12 +66,8 @@ def augment(images: np.ndarray, copies: int, rng: np.random.Generator) -> np.nda
     return np.concatenate(out) if out else images[:0]
 
 
-def counts(groups: np.ndarray) -> dict[str, int]:
-    """Rows per group, the unknown group ("") reported as "unknown"."""
-    return {str(g) or "unknown": int((groups == g).sum()) for g in sorted(set(groups))}
-
-
-class Ham10000Dataset:
+@dataclass
+class Ham10000Dataset(TaskDataset):
     """HAM10000 (Tschandl et al. 2018), 5,984 images (one per lesion) at 28x28 RGB.
 
     Splits: the test split is the union of the shipped lesion-disjoint source splits named in
@@ -90,77 +87,52 @@ class Ham10000Dataset:
     of group metrics only).
     """
 
-    def __init__(
-        self,
-        task: str = "diagnosis",
-        sensitive: str = "sex",
-        age_threshold: float = 60,
-        positive_class: str | None = None,
-        victim_share: float = 0.5,
-        test_splits: Sequence[str] = ("test", "val"),
-        pool_augment: int = 0,
-        min_hmnist_corr: float | None = None,
-        subsample: float = 1.0,
-    ) -> None:
-        if task not in TASKS:
-            raise MsmultError(
-                f"dataset.task={task!r} is not a HAM10000 task; allowed: {', '.join(TASKS)}."
+    CLASSES = {"diagnosis": DIAGNOSES, "malignant": MALIGNANT}
+    DEFAULT_POSITIVE = {"diagnosis": "mel", "malignant": "malignant"}
+    SENSITIVES = ("sex", "age")
+
+    task: str = "diagnosis"
+    sensitive: str = "sex"
+    age_threshold: float = 60
+    victim_share: float = 0.5
+    test_splits: Sequence[str] = ("test", "val")
+    pool_augment: int = 0
+    min_hmnist_corr: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.victim_share = victim_share(self.victim_share)
+        self.test_splits = tuple(choices("dataset.test_splits", self.test_splits, SOURCE_SPLITS))
+        if set(self.test_splits) == set(SOURCE_SPLITS):
+            raise bad_value(
+                "dataset.test_splits",
+                list(self.test_splits),
+                "name one or two of the shipped splits; the others feed victim / pool",
+                "dataset.test_splits=[test,val]",
             )
-        if sensitive not in SENSITIVES:
-            raise MsmultError(
-                f"dataset.sensitive={sensitive!r} is not a HAM10000 attribute; allowed: "
-                f"{', '.join(SENSITIVES)} (age groups split at dataset.age_threshold)."
+        self.pool_augment = whole(
+            "dataset.pool_augment",
+            self.pool_augment,
+            0,
+            what=" (augmented copies per pool image)",
+            example="dataset.pool_augment=2",
+        )
+        self.age_threshold = number(
+            "dataset.age_threshold",
+            self.age_threshold,
+            0,
+            what=" (years)",
+            example="dataset.age_threshold=60",
+        )
+        if self.min_hmnist_corr is not None:
+            self.min_hmnist_corr = number(
+                "dataset.min_hmnist_corr",
+                self.min_hmnist_corr,
+                -1,
+                1,
+                what=", or null to keep every image",
+                example="dataset.min_hmnist_corr=0.5",
             )
-        classes = DIAGNOSES if task == "diagnosis" else MALIGNANT
-        positive_class = positive_class or ("mel" if task == "diagnosis" else "malignant")
-        if positive_class not in classes:
-            raise MsmultError(
-                f"dataset.positive_class={positive_class!r} is not a class of task {task!r}; "
-                f"allowed: {', '.join(classes)}."
-            )
-        if not 0 < victim_share < 1:
-            raise MsmultError(
-                f"dataset.victim_share={victim_share} must lie strictly between 0 and 1: it is "
-                "the share of the non-test images given to the victim (the rest is the attacker's "
-                "pool)."
-            )
-        test_splits = tuple(test_splits)
-        unknown = set(test_splits) - set(SOURCE_SPLITS)
-        if not test_splits or unknown or set(test_splits) == set(SOURCE_SPLITS):
-            raise MsmultError(
-                f"dataset.test_splits={list(test_splits)} is invalid: name one or two of the "
-                f"shipped splits {', '.join(SOURCE_SPLITS)}; the others become the victim / pool "
-                "images."
-            )
-        if int(pool_augment) != pool_augment or pool_augment < 0:
-            raise MsmultError(
-                f"dataset.pool_augment={pool_augment} must be a non-negative whole number of "
-                "augmented copies per pool image (0 = none)."
-            )
-        if not 0 < subsample <= 1:
-            raise MsmultError(
-                f"dataset.subsample={subsample} must be in (0, 1]: the seeded share of images kept "
-                "(1 = all)."
-            )
-        if not isinstance(age_threshold, (int, float)) or not np.isfinite(age_threshold):
-            raise MsmultError(
-                f"dataset.age_threshold={age_threshold!r} must be a number of years (e.g. 60)."
-            )
-        if min_hmnist_corr is not None and not isinstance(min_hmnist_corr, (int, float)):
-            raise MsmultError(
-                f"dataset.min_hmnist_corr={min_hmnist_corr!r} must be null (keep every image) or "
-                "a correlation such as 0.5."
-            )
-        self.task = task
-        self.sensitive = sensitive
-        self.age_threshold = float(age_threshold)
-        self.positive_class = positive_class
-        self.classes = classes
-        self.victim_share = float(victim_share)
-        self.test_splits = test_splits
-        self.pool_augment = int(pool_augment)
-        self.min_hmnist_corr = min_hmnist_corr
-        self.subsample = float(subsample)
 
     def read(self) -> tuple[np.ndarray, pd.DataFrame]:
         """The verified uint8 images (n, 28, 28, 3) and their metadata rows, same order."""
@@ -219,13 +191,12 @@ class Ham10000Dataset:
             "task": self.task,
             "classes_long": {c: DIAGNOSIS_NAMES.get(c, c) for c in self.classes},
             "test_splits": list(self.test_splits),
-            "n_victim": int(len(victim)),
-            "n_pool": int(len(x_pool)),
-            "n_pool_original": int(len(pool)),
+            "n_victim": len(victim),
+            "n_pool": len(x_pool),
+            "n_pool_original": len(pool),
             "pool_augment": self.pool_augment,
-            "n_test": int(len(test)),
-            "class_counts_test": {c: int((y[test] == k).sum()) for k, c in enumerate(self.classes)},
-            "group_counts_test": counts(group[test]),
+            "n_test": len(test),
+            **count_test_rows(y[test], group[test], self.classes),
             "positive_class_note": (
                 f"fairness metrics are one-vs-rest for {self.positive_class!r}"
                 if len(self.classes) > 2

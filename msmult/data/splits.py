@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from msmult.validation import as_list, bad_value, is_number
-
 
 @dataclass(frozen=True)
 class Splits:
@@ -60,18 +58,6 @@ def three_way_split(
     n_victim = int(round(n_rows * fractions[0] / total))
     n_pool = int(round(n_rows * fractions[1] / total))
     return order[:n_victim], order[n_victim : n_victim + n_pool], order[n_victim + n_pool :]
-
-
-def check_fractions(
-    values: Sequence[float], key: str = "dataset.fractions"
-) -> tuple[float, float, float]:
-    """Three positive shares (victim, attacker pool, test), else a clear error."""
-    shares = as_list(key, values)
-    if len(shares) != 3 or not all(is_number(s) and s > 0 for s in shares):
-        allowed = "it must be three numbers > 0, the shares of victim, attacker pool and test"
-        raise bad_value(key, shares, allowed, f"{key}=[0.4,0.4,0.2]")
-    victim, pool, test = (float(s) for s in shares)
-    return victim, pool, test
 
 
 def count_test_rows(y_test: np.ndarray, group_test: np.ndarray, classes: Sequence[str]) -> dict:

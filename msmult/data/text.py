@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from msmult.errors import MsmultError
+from msmult.validation import whole
 
 URL_TOKEN = "<url>"
 USER_TOKEN = "<user>"
@@ -81,10 +81,8 @@ def hash_ids(texts: Iterable[str], n_buckets: int = 2**18, max_len: int = 64) ->
 
     Unigrams come first, so truncation drops bigrams of long texts before any unigram.
     """
-    if n_buckets < 2:
-        raise MsmultError(f"n_buckets={n_buckets} is too small; it must be at least 2 (id 0 pads).")
-    if max_len < 1:
-        raise MsmultError(f"max_len={max_len} must be a positive number of token ids per text.")
+    whole("n_buckets", n_buckets, 2, what=" (id 0 pads)")
+    whole("max_len", max_len, 1, what=" (token ids per text)")
     rows = [[bucket(g, n_buckets) for g in ngrams(tokenize(t))][:max_len] for t in texts]
     ids = np.zeros((len(rows), max_len), dtype=np.int64)
     for i, row in enumerate(rows):

@@ -43,10 +43,10 @@ class CNN(nn.Module):
                 "text architecture for other data."
             )
         if not is_whole(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
+            allowed = "it must be a positive odd number"
             raise bad_value(
-                "module.kernel_size", kernel_size, "it must be a positive odd number",
-                "victim.module.kernel_size=3",
-            )  # fmt: skip
+                "module.kernel_size", kernel_size, allowed, "victim.module.kernel_size=3"
+            )
         first_stride = whole(
             "module.first_stride", first_stride, 1, example="victim.module.first_stride=2"
         )

@@ -38,9 +38,12 @@ class EmbeddingBagClassifier(nn.Module):
                 f"shape {tuple(input_shape)}. Use a text dataset (e.g. dataset=davidson)."
             )
         self.vocab_size = whole(
-            "module.vocab_size", vocab_size, 2, what=", at least the dataset's n_buckets",
+            "module.vocab_size",
+            vocab_size,
+            2,
+            what=", at least the dataset's n_buckets",
             example="victim.module.vocab_size=32768",
-        )  # fmt: skip
+        )
         embed_dim = whole("module.embed_dim", embed_dim, 1, example="victim.module.embed_dim=32")
         # mode="sum" with per-row weights 1 / (number of non-padding ids) is the mean of the
         # non-padding embeddings (what mode="mean" with padding_idx=0 computes) but takes torch's

@@ -18,7 +18,7 @@ from msmult.study.tables import write_tables
 DESCRIPTIONS = {
     "tables": "Collect every finished run (report.json with a valid completion marker) under "
     "PATH... into study tables (CSV, Markdown, LaTeX: mean ± std across seeds per dataset, attack, "
-    "API mode and budget) and study figures (PNG).",
+    "API setting and budget) and study figures (PNG).",
     "plots": "Only the study figures of `msmult tables` (PNG).",
 }
 
