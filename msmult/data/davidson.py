@@ -12,7 +12,7 @@ import pandas as pd
 
 from msmult.data.files import verified_path
 from msmult.data.options import TaskDataset, check_fractions
-from msmult.data.splits import EvalSet, Splits, count_test_rows, three_way_split
+from msmult.data.splits import InputDomain, EvalSet, Splits, count_test_rows, three_way_split
 from msmult.data.text import hash_ids
 from msmult.errors import MsmultError
 from msmult.validation import whole
@@ -149,6 +149,9 @@ class DavidsonDataset(TaskDataset):
             positive_class=self.classes.index(self.positive_class),
             info=info,
             extra_eval=extra,
+            y_pool=y[pool],
+            group_pool=group[pool],
+            domain=InputDomain("tokens"),
         )
 
     def hate_label(self) -> int:

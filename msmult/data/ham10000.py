@@ -12,7 +12,7 @@ from sklearn.model_selection import train_test_split
 
 from msmult.data.files import verified_path
 from msmult.data.options import TaskDataset, victim_share
-from msmult.data.splits import Splits, count_test_rows
+from msmult.data.splits import InputDomain, Splits, count_test_rows
 from msmult.errors import MsmultError
 from msmult.validation import bad_value, choices, number, whole
 
@@ -204,9 +204,11 @@ class Ham10000Dataset(TaskDataset):
             ),
             "preprocessing": "pixels / 255, per-channel standardisation fitted on the victim split",
         }
+        copies = 1 + self.pool_augment  # augmented copies come block by block after the originals
+        x_victim = standardise(pixels[victim])
         return Splits(
             name="ham10000",
-            x_victim=standardise(pixels[victim]),
+            x_victim=x_victim,
             y_victim=y[victim],
             x_pool=standardise(x_pool),
             x_test=standardise(pixels[test]),
@@ -216,6 +218,9 @@ class Ham10000Dataset(TaskDataset):
             sensitive=self.sensitive,
             positive_class=positive,
             info=info,
+            y_pool=np.tile(y[pool], copies),
+            group_pool=np.tile(group[pool], copies),
+            domain=InputDomain.observed("image", x_victim, axes=(0, 2, 3)),
         )
 
     def divide(self, rows: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:

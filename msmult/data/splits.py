@@ -16,8 +16,9 @@ class Splits:
     ``x_*`` may have any shape after the row axis (tabular (n, d), images (n, 3, H, W), token ids
     (n, L)); ``y_*`` are integer class ids in ``range(len(classes))``. ``group_test`` holds the
     sensitive attribute of each test row as a string; rows whose group is unknown hold ``""`` and
-    are left out of group metrics only. The attacker's pool labels are never given to the attack;
-    they are kept for reporting only.
+    are left out of group metrics only. ``y_pool`` / ``group_pool`` are the attacker pool's true
+    labels and groups: never given to an attack, only to auditor-side analyses (extremal
+    fairness) and reports. ``domain`` says what a valid model input looks like.
     """
 
     name: str
@@ -32,10 +33,35 @@ class Splits:
     positive_class: int = 1
     info: dict = field(default_factory=dict)
     extra_eval: dict[str, EvalSet] = field(default_factory=dict)
+    y_pool: np.ndarray | None = None
+    group_pool: np.ndarray | None = None
+    domain: InputDomain | None = None
 
     @property
     def n_classes(self) -> int:
         return len(self.classes)
+
+
+@dataclass(frozen=True)
+class InputDomain:
+    """What a valid model input looks like, for attacks that synthesise rows.
+
+    ``kind``: ``tabular`` (features), ``image`` (channels, height, width) or ``tokens`` (integer
+    ids: not a continuous space); ``low`` / ``high``: the smallest and largest value seen in the
+    victim's split, broadcastable to one row (per feature, or per channel for images);
+    ``one_hot_blocks``: ``(start, stop)`` column ranges that each hold one one-hot category.
+    """
+
+    kind: str
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+    one_hot_blocks: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def observed(cls, kind: str, x: np.ndarray, axes: tuple[int, ...] = (0,), **kwargs) -> InputDomain:
+        """The range of ``x`` (the victim's split) over ``axes``, kept broadcastable to a row."""
+        low, high = x.min(axis=axes, keepdims=True)[0], x.max(axis=axes, keepdims=True)[0]
+        return cls(kind, low, high, **kwargs)
 
 
 @dataclass(frozen=True)

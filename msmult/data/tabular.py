@@ -12,7 +12,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from msmult.data.splits import Splits, three_way_split
+from msmult.data.splits import InputDomain, Splits, three_way_split
 from msmult.errors import MsmultError
 from msmult.validation import choice
 
@@ -34,6 +34,16 @@ def feature_transformer(features: pd.DataFrame) -> ColumnTransformer:
             ),
         ]
     )
+
+
+def one_hot_blocks(transformer: ColumnTransformer) -> tuple[tuple[int, int], ...]:
+    """Column ranges of the fitted transformer's one-hot categories (after the numeric columns)."""
+    start = len(transformer.transformers_[0][2])
+    blocks = []
+    for categories in transformer.named_transformers_["categorical"][-1].categories_:
+        blocks.append((start, start + len(categories)))
+        start += len(categories)
+    return tuple(blocks)
 
 
 def encode_target(
@@ -106,9 +116,10 @@ def prepare_tabular(
     def transform(rows: pd.DataFrame) -> np.ndarray:
         return transformer.transform(rows[features.columns]).astype(np.float32)
 
+    x_victim = transform(features.iloc[victim])
     return Splits(
         name=name,
-        x_victim=transform(features.iloc[victim]),
+        x_victim=x_victim,
         y_victim=y_all[victim],
         x_pool=transform(features.iloc[pool]),
         x_test=transform(test_rows),
@@ -117,6 +128,9 @@ def prepare_tabular(
         classes=classes,
         sensitive=sensitive,
         positive_class=positive,
+        y_pool=y_all[pool],
+        group_pool=group_labels(frame.iloc[pool][sensitive]),
+        domain=InputDomain.observed("tabular", x_victim, one_hot_blocks=one_hot_blocks(transformer)),
         info={
             "rows": {"victim": len(victim), "pool": len(pool), "test": len(test_rows)},
             "features": int(transformer.transform(features.iloc[:1]).shape[1]),
