@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from msmult import metrics
+from msmult.comparison import compare_explorers
 from msmult.metrics import GAPS
 from msmult.metrics.registry import SetView, measure
+from msmult.metrics.verdict import Verdict
 from msmult.rashomon.exploration import Exploration
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)
@@ -29,17 +31,21 @@ def member_table(
     group: np.ndarray,
     positive_class: int,
 ) -> pd.DataFrame:
-    """One row per candidate (``decisions`` (m, n)): loss, membership, fidelity, accuracy and
-    the fairness gaps."""
+    """One row per candidate: loss, membership, then fidelity, accuracy and the fairness gaps
+    from ``decisions`` (k, n) of the scored candidates (NaN for the unscored ones)."""
     table = exploration.candidates.copy()
     table.insert(0, "model", [f"m{i:04d}" for i in range(len(table))])
     table["loss"] = exploration.losses
     table["in_set"] = exploration.in_set
-    table["fidelity"] = (decisions == victim_decisions).mean(axis=1)
-    table["accuracy"] = (decisions == y_true).mean(axis=1)
-    gaps = metrics.fairness_gaps_many(y_true, decisions, group, pos_label=positive_class)
-    for gap in GAPS:
-        table[gap] = gaps[gap]
+    scored = exploration.scored_mask
+    columns = {
+        "fidelity": (decisions == victim_decisions).mean(axis=1),
+        "accuracy": (decisions == y_true).mean(axis=1),
+        **metrics.fairness_gaps_many(y_true, decisions, group, pos_label=positive_class),
+    }
+    for column in ("fidelity", "accuracy", *GAPS):
+        table[column] = np.nan
+        table.loc[scored, column] = columns[column]
     return table
 
 
@@ -88,11 +94,10 @@ def evaluate_set(
     table = member_table(exploration, decisions, victim_decisions, y_true, group, positive_class)
     victim_gaps = metrics.fairness_gaps(y_true, victim_decisions, group, pos_label=positive_class)
     members = exploration.in_set
-    view = SetView(scores[members], decisions[members], victim_decisions, decisions[0], y_true,
-                   capacity_tol)  # fmt: skip
+    capacities: dict[float, np.ndarray] = {}  # per epsilon of the curve, reused for the set below
     curve = (
         metrics.epsilon_curve(
-            losses=exploration.losses,
+            losses=exploration.losses[exploration.scored_mask],
             base_loss=exploration.base_loss,
             epsilons=exploration.epsilon_grid,
             decisions=decisions,
@@ -101,10 +106,15 @@ def evaluate_set(
             reference_base=decisions[0],
             labels=y_true,
             tol=capacity_tol,
+            capacities=capacities,
         )
         if with_curve and exploration.epsilon_grid
         else []
     )
+    scored_members = members[exploration.scored_mask]
+    view = SetView(scores[scored_members], decisions[scored_members], victim_decisions,
+                   decisions[0], y_true, capacity_tol,
+                   capacities.get(float(exploration.epsilon)))  # fmt: skip
     return {
         "table": table,
         "capacity": view.capacity,
@@ -119,3 +129,13 @@ def evaluate_set(
             "accuracy": summary(table.loc[members, "accuracy"].to_numpy()),
         },
     }
+
+
+def verdict_and_comparison(exploration: Exploration, test: dict, victim_proba: np.ndarray,
+                           verdict: Verdict, seed: int) -> dict:  # fmt: skip
+    """The equivalence verdict on the test rows and, when the candidates name their explorer
+    (``rashomon=compare``), the comparison of the explorers: keys to add to ``test``."""
+    decisions = exploration.member_scores("test").argmax(axis=2)
+    return {"verdict": verdict.judge(test["table"], test["victim"]),
+            "comparison": compare_explorers(test["table"], decisions, victim_proba.argmax(1),
+                                            seed)}  # fmt: skip

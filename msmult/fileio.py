@@ -20,12 +20,20 @@ def atomic_path(target: Path) -> Iterator[Path]:
         dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
     )
     os.close(handle)
+    os.chmod(temporary, 0o666 & ~current_umask())  # mkstemp makes 0600; honour the umask
     try:
         yield Path(temporary)
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it: ``os`` offers no plain getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text(target: Path, text: str) -> None:

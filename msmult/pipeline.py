@@ -21,12 +21,19 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from msmult.attacks import steal
+from msmult.attacks import prepare, steal
+from msmult.budget_curve import budget_curve, check_checkpoints
 from msmult.errors import MsmultError
-from msmult.evaluation import evaluate_set
+from msmult.evaluation import evaluate_set, verdict_and_comparison
+from msmult.metrics.verdict import Verdict
 from msmult.models.victim_cache import fit_victim
 from msmult.oracle.api import api_label
-from msmult.rashomon.exploration import ExplorationTask, check_exploration, explorer_settings
+from msmult.oracle.defender import defender_side
+from msmult.preflight import check_models
+from msmult.rashomon.calibration import check_calibration, with_epsilon
+from msmult.rashomon.crossfit import FidelityHoldout
+from msmult.rashomon.exploration import AUTO, ExplorationTask, check_exploration, explorer_settings
+from msmult.rashomon.per_row import with_per_row
 from msmult.report.assemble import RunRecord, build_report
 from msmult.report.outputs import predictions_frame, write_outputs
 from msmult.report.summary import print_summary
@@ -77,29 +84,42 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     explorer_cfg, epsilon, epsilon_grid = explorer_settings(
         OmegaConf.to_container(cfg.rashomon, resolve=True)
     )
-    ExplorationTask.check_epsilons(epsilon, epsilon_grid)
+    ExplorationTask.check_epsilons(epsilon, epsilon_grid, allow_auto=True)
+    calibration_models = check_calibration(epsilon, cfg.rashomon.get("calibration_models"))
+    verdict = Verdict(**OmegaConf.to_container(cfg.get("verdict") or {}))
     explorer = build(explorer_cfg)
+    holdout_plan = FidelityHoldout(cfg.fidelity_holdout_mode, cfg.fidelity_folds)
+    extremes = build(cfg.extremes_search)  # extremes=true: extremal fairness search
+    check_models(cfg, build)  # victim / surrogate / api values, before the data load
     with clock.stage("data"):
         splits = dataset.load(seed=cfg.seed)
     new_surrogate = partial(make_surrogate, cfg.surrogate, splits.n_classes)
     victim = build(cfg.victim, n_classes=splits.n_classes)
     api = build(cfg.api, victim=victim)  # queries the victim only once it is fitted below
-    if hasattr(attack, "check"):
-        attack.check(api.budget, len(splits.x_pool))
+    checkpoints = check_checkpoints(cfg.get("budget_checkpoints", []), api.budget)
+    prepare(attack, api.budget, splits.x_pool, splits.domain)  # domain hook, budget check
+    extremes.check(splits)  # extremes=true needs the pool's groups
+    if hasattr(explorer, "check"):  # e.g. awp.rows against the test split
+        explorer.check(len(splits.x_test))
     with clock.stage("victim"):
         victim, cache = fit_victim(victim, splits, cfg)
         victim_proba = victim.predict_proba(splits.x_test)
     with clock.stage("attack"):
         theft = steal(attack, api, splits.x_pool, new_surrogate, cfg.fidelity_holdout, cfg.seed)
     with clock.stage("surrogate"):
-        surrogate = new_surrogate(cfg.seed).fit(theft.fit.x, theft.fit.targets)
+        base = holdout_plan.for_run(
+            explorer, calibration=epsilon == AUTO, extremes=extremes.enabled,
+            budget_curve=bool(checkpoints),
+        ).fit(attack, theft, new_surrogate, cfg.seed)  # fmt: skip
     eval_sets = {"test": splits.x_test, **{k: v.x for k, v in splits.extra_eval.items()}}
     task = ExplorationTask(
-        surrogate, new_surrogate, theft.fit.x, theft.fit.targets, theft.holdout.x,
-        theft.holdout.targets, eval_sets, epsilon, tuple(epsilon_grid), int(cfg.seed),
+        base.surrogate, new_surrogate, base.fit_x, base.fit_targets, base.holdout_x,
+        base.holdout_targets, eval_sets, 0.0 if epsilon == AUTO else epsilon,
+        tuple(epsilon_grid), int(cfg.seed), base.folds,
     )  # fmt: skip
     explorer_name = str(getattr(explorer, "name", type(explorer).__name__))
     with clock.stage("rashomon"):
+        task, calibration = with_epsilon(task, epsilon, calibration_models)
         exploration = explorer.explore(task)
         check_exploration(exploration, task, explorer_name, splits.n_classes)
     with clock.stage("metrics"):
@@ -112,21 +132,34 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
                                   capacity_tol=cfg.capacity_tol)
                for name, ev in splits.extra_eval.items()},
         }  # fmt: skip
+        evaluations["test"] |= verdict_and_comparison(exploration, evaluations["test"],
+                                                      victim_proba, verdict, int(cfg.seed))  # fmt: skip
+        evaluations["test"] = with_per_row(evaluations["test"], exploration, victim_proba,
+                                           splits.y_test, cfg.capacity_tol)  # rashomon=awp
+        defender = defender_side(api, victim_proba, splits.x_test, splits.y_test, int(cfg.seed))
+    extremal = {}
+    if extremes.enabled:
+        with clock.stage("extremes"):
+            extremal = extremes.run(task, splits, exploration.base_loss, explorer_name,
+                                    evaluations["test"])
+    with clock.stage("budget_curve"):  # budget_checkpoints=[...]; empty by default
+        curve = budget_curve(checkpoints, task, explorer, explorer_name, cfg.fidelity_holdout,
+                             splits, victim_proba, cfg.capacity_tol)  # fmt: skip
     described = api.describe()
     choice = api_choice()
     record = RunRecord(
         splits=splits, victim_model=model_name(cfg.victim), victim_cache=cache,
         api={"choice": choice, **described, "label": api_label(choice, described)},
         attack=str(getattr(attack, "name", type(attack).__name__)), budget=api.budget,
-        queries_used=api.queries_used, fit_rows=len(theft.fit.x),
-        holdout_rows=len(theft.holdout.x), holdout=theft.holdout_source, explorer=explorer_name,
+        queries_used=api.queries_used, fit_rows=len(base.fit_x),
+        holdout_rows=len(base.holdout_x), holdout=base.source, explorer=explorer_name,
         exploration=exploration, evaluations=evaluations, seed=int(cfg.seed),
-        timing=clock.total(),
+        timing=clock.total(), calibration=calibration, defender=defender, budget_curve=curve,
     )  # fmt: skip
-    report = build_report(record)
+    report = {**build_report(record), **extremal}
     test = evaluations["test"]
     members = test["table"]["in_set"].to_numpy()
-    predictions = predictions_frame(splits, victim_proba, exploration.scores["test"][members],
+    predictions = predictions_frame(splits, victim_proba, exploration.member_scores("test"),
                                     test["table"]["model"][members].tolist())  # fmt: skip
     write_outputs(run_dir, report, test["table"], predictions, test["capacity"], cfg)
     print_summary(report)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from collections.abc import Callable
 
 from rich.console import Console
 from rich.progress import (
@@ -21,7 +20,8 @@ console = Console(stderr=True)
 
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """Show one transient bar; yields ``advance(steps)``. Bars vanish when done (logs stay clean)."""
+    """Show one transient bar; yields ``advance(steps)``. Bars vanish when done (logs stay clean);
+    when stderr is not a terminal (piped, redirected) no bar is drawn at all, so no blank lines."""
     with Progress(
         TextColumn("[bold blue]{task.description}"),
         BarColumn(),
@@ -30,6 +30,7 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]
         TimeRemainingColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,
     ) as progress:
         task = progress.add_task(description, total=total)
         yield lambda steps=1: progress.advance(task, steps)

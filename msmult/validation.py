@@ -82,6 +82,13 @@ def numbers(key: str, values: Any, low: float | None = None, high: float | None 
     return [float(v) for v in items]
 
 
+def flag(key: str, value: Any) -> bool:
+    """``value`` when it is true or false (not a string such as ``yes``), else a clear error."""
+    if not isinstance(value, bool):
+        raise bad_value(key, value, "it must be true or false", f"{key}=true")
+    return value
+
+
 def choice(key: str, value: Any, allowed: Sequence[str]) -> str:
     """``value`` when it is one of ``allowed``, else a clear error listing them."""
     if not isinstance(value, str) or value not in allowed:
@@ -124,4 +131,7 @@ def check_run_config(cfg: Any) -> None:
            example="fidelity_holdout=0.2")  # fmt: skip
     number("capacity_tol", cfg.capacity_tol, 0, open_low=True, what=" (bits)",
            example="capacity_tol=1e-9")  # fmt: skip
+    if flag("victim_cache", cfg.victim_cache) and not str(cfg.cache_dir or "").strip():
+        raise bad_value("cache_dir", cfg.cache_dir, "it must be a folder path when victim_cache=true",
+                        "cache_dir=outputs/cache")  # fmt: skip
     resolve_device(str(cfg.device))

@@ -41,3 +41,12 @@ def msmult_run(tmp_path: Path):
 
 def read_report(run_dir: Path) -> dict:
     return json.loads((run_dir / "report.json").read_text())
+
+
+def assert_refused(process: subprocess.CompletedProcess, run_dir: Path, message: str) -> None:
+    """Bad input: non-zero exit, ``message`` in the output, no traceback, no report."""
+    output = process.stdout + process.stderr
+    assert process.returncode != 0
+    assert message in output
+    assert "Traceback" not in output
+    assert not (run_dir / "report.json").exists()

@@ -36,6 +36,22 @@ class Theft:
     holdout_source: str
     queries_used: int
 
+    def base_surrogate(self, new_surrogate: SurrogateFactory, seed: int) -> Any:
+        """The surrogate the attack handed over ready, else one fitted on the fit rows."""
+        if self.fit.surrogate is not None:
+            return self.fit.surrogate
+        return new_surrogate(seed).fit(self.fit.x, self.fit.targets)
+
+
+def prepare(attack: Any, budget: int, pool: np.ndarray, domain: Any = None) -> None:
+    """Before any work: hand the attack the input domain (optional ``use_domain(domain)``, for
+    attacks that synthesise rows; it may refuse a domain it cannot work in) and let it refuse
+    the budget (optional ``check(budget, pool_rows)``)."""
+    if hasattr(attack, "use_domain"):
+        attack.use_domain(domain)
+    if hasattr(attack, "check"):
+        attack.check(budget, len(pool))
+
 
 def steal(
     attack: Any,

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from msmult.data.files import verified_path
+from msmult.data.files import shipped_hashes, verified_path
 from msmult.data.options import victim_share
+from msmult.data.sensitive import GroupOptions
 from msmult.data.splits import Splits
 from msmult.data.tabular import prepare_tabular
-from msmult.validation import as_list
+from msmult.validation import as_list, flag
 
 COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
@@ -33,7 +34,7 @@ def read_adult(name: str, sha256: str, skiprows: int) -> pd.DataFrame:
 
 
 @dataclass
-class AdultDataset:
+class AdultDataset(GroupOptions):
     """Victim-train and attacker pool are disjoint parts of ``adult.data`` (``victim_share`` for
     the victim); the test split is the official ``adult.test`` (16,281 rows)."""
 
@@ -41,10 +42,14 @@ class AdultDataset:
     victim_share: float = 0.5
     sensitive_as_feature: bool = False
     drop_columns: Sequence[str] = ("fnlwgt", "education")
+    max_groups: int = 10
+    sensitive_bins: Sequence[float] | None = None
 
     def __post_init__(self) -> None:
         self.victim_share = victim_share(self.victim_share)
         self.drop_columns = tuple(as_list("dataset.drop_columns", self.drop_columns))
+        self.sensitive_as_feature = flag("dataset.sensitive_as_feature", self.sensitive_as_feature)
+        self.check_group_options()
 
     def load(self, seed: int) -> Splits:
         return prepare_tabular(
@@ -58,4 +63,8 @@ class AdultDataset:
             sensitive_as_feature=self.sensitive_as_feature,
             drop_columns=self.drop_columns,
             positive_class=">50K",
+            groups=self,
+            data_sha256=shipped_hashes(
+                "adult", ("adult.data", TRAIN_SHA256), ("adult.test", TEST_SHA256)
+            ),
         )

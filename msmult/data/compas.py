@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from msmult.data.files import verified_path
+from msmult.data.files import shipped_hashes, verified_path
 from msmult.data.options import check_fractions
+from msmult.data.sensitive import GroupOptions
 from msmult.data.splits import Splits
 from msmult.data.tabular import prepare_tabular
-from msmult.validation import bad_value, choices
+from msmult.validation import bad_value, choices, flag
 
+FILE = "compas-scores-two-years.nopii.csv"
 SHA256 = "a5e5c34bfd2d1f065bb12a44c0323421baf74b98b97d585915a0c2e1513ecaba"
 # COMPAS's own decile_score / score_text are left out: the victim predicts from facts.
 FEATURES = [
@@ -29,7 +31,7 @@ FEATURES = [
 
 def read_compas() -> pd.DataFrame:
     """The file with ProPublica's standard filter (6,172 rows)."""
-    frame = pd.read_csv(verified_path("compas", "compas-scores-two-years.nopii.csv", SHA256))
+    frame = pd.read_csv(verified_path("compas", FILE, SHA256))
     keep = (
         frame["days_b_screening_arrest"].between(-30, 30)
         & (frame["is_recid"] != -1)
@@ -40,7 +42,7 @@ def read_compas() -> pd.DataFrame:
 
 
 @dataclass
-class CompasDataset:
+class CompasDataset(GroupOptions):
     """Target ``two_year_recid`` (positive = reoffended). ``race_groups``: a list of race values
     to keep (default African-American vs Caucasian, as in ProPublica's analysis) or ``all``."""
 
@@ -48,9 +50,13 @@ class CompasDataset:
     race_groups: str | Sequence[str] = ("African-American", "Caucasian")
     fractions: Sequence[float] = (0.4, 0.4, 0.2)
     sensitive_as_feature: bool = False
+    max_groups: int = 10
+    sensitive_bins: Sequence[float] | None = None
 
     def __post_init__(self) -> None:
         self.fractions = check_fractions(self.fractions)
+        self.sensitive_as_feature = flag("dataset.sensitive_as_feature", self.sensitive_as_feature)
+        self.check_group_options()
 
     def load(self, seed: int) -> Splits:
         frame = read_compas()
@@ -74,4 +80,6 @@ class CompasDataset:
             fractions=self.fractions,
             sensitive_as_feature=self.sensitive_as_feature,
             positive_class="1",
+            groups=self,
+            data_sha256=shipped_hashes("compas", (FILE, SHA256)),
         )

@@ -9,10 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from msmult.data.options import check_fractions
+from msmult.data.sensitive import GroupOptions
 from msmult.data.splits import Splits
 from msmult.data.tabular import prepare_tabular
 from msmult.errors import MsmultError
-from msmult.validation import as_list, bad_value
+from msmult.fileio import sha256_of
+from msmult.validation import as_list, bad_value, flag
 
 
 def read_csv(path: str | None) -> pd.DataFrame:
@@ -31,9 +33,10 @@ def read_csv(path: str | None) -> pd.DataFrame:
 
 
 @dataclass
-class CsvDataset:
+class CsvDataset(GroupOptions):
     """Categorical columns are detected by dtype (text, booleans); the target may have two or
-    more classes. Rows are split by ``fractions`` into victim / attacker pool / test."""
+    more classes. Rows are split by ``fractions`` into victim / attacker pool / test. The file's
+    sha256 is recorded (victim cache key): editing the file retrains the victim."""
 
     path: str | None = None
     target: str | None = None
@@ -42,10 +45,14 @@ class CsvDataset:
     fractions: Sequence[float] = (0.4, 0.4, 0.2)
     sensitive_as_feature: bool = False
     drop_columns: Sequence[str] = ()
+    max_groups: int = 10
+    sensitive_bins: Sequence[float] | None = None
 
     def __post_init__(self) -> None:
         self.fractions = check_fractions(self.fractions)
         self.drop_columns = tuple(as_list("dataset.drop_columns", self.drop_columns))
+        self.sensitive_as_feature = flag("dataset.sensitive_as_feature", self.sensitive_as_feature)
+        self.check_group_options()
 
     def load(self, seed: int) -> Splits:
         frame = read_csv(self.path)
@@ -65,4 +72,7 @@ class CsvDataset:
             drop_columns=self.drop_columns,
             positive_class=self.positive_class,
             info={"path": str(Path(self.path).resolve())},
+            groups=self,
+            data_sha256={str(Path(self.path).expanduser().resolve()): sha256_of(
+                Path(self.path).expanduser())},
         )

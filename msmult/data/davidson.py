@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from msmult.data.files import verified_path
+from msmult.data.files import shipped_hashes, verified_path
 from msmult.data.options import TaskDataset, check_fractions
 from msmult.data.splits import InputDomain, EvalSet, Splits, count_test_rows, three_way_split
 from msmult.data.text import hash_ids
 from msmult.errors import MsmultError
-from msmult.validation import whole
+from msmult.validation import flag, whole
 
 FOLDER = "davidson_hate_speech"
 TWEETS = ("labeled_data.csv", "fcb8bc7c68120ae4af04a5b9acd58585513ede11e1548ebf36a5c2040b6f6281")
@@ -77,7 +77,7 @@ class DavidsonDataset(TaskDataset):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.fractions = check_fractions(self.fractions)
-        self.hatecheck = bool(self.hatecheck)
+        self.hatecheck = flag("dataset.hatecheck", self.hatecheck)
         self.n_buckets = whole(
             "dataset.n_buckets", self.n_buckets, 2, example="dataset.n_buckets=32768"
         )
@@ -149,6 +149,8 @@ class DavidsonDataset(TaskDataset):
             positive_class=self.classes.index(self.positive_class),
             info=info,
             extra_eval=extra,
+            data_sha256={**shipped_hashes(FOLDER, TWEETS, DIALECT),
+                         **(shipped_hashes(HATECHECK_FOLDER, HATECHECK) if self.hatecheck else {})},
             y_pool=y[pool],
             group_pool=group[pool],
             domain=InputDomain("tokens"),

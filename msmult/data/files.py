@@ -13,6 +13,12 @@ def data_root() -> Path:
     return shipped_folder("data")
 
 
+def shipped_hashes(folder: str, *files: tuple[str, str]) -> dict[str, str]:
+    """``{"<folder>/<name>": sha256}`` for shipped files read through ``verified_path`` (their
+    bytes match these hashes): what ``Splits.data_sha256`` records for the victim cache."""
+    return {f"{folder}/{name}": sha256 for name, sha256 in files}
+
+
 def verified_path(folder: str, name: str, sha256: str) -> Path:
     """Path of a shipped data file after checking it exists and matches its published sha256."""
     path = data_root() / folder / name

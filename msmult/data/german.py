@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from msmult.data.files import verified_path
+from msmult.data.files import shipped_hashes, verified_path
 from msmult.data.options import check_fractions
 from msmult.data.splits import Splits
 from msmult.data.tabular import prepare_tabular
-from msmult.validation import choice, whole
+from msmult.validation import choice, flag, whole
 
 SHA256 = "b21f3d81db8071257d5ff1deaeba1fd4303b62712e6fcc9715c7a86202cb5871"
 COLUMNS = [f"A{i}" for i in range(1, 21)] + ["credit"]
@@ -47,6 +47,7 @@ class GermanCreditDataset:
             "dataset.age_threshold", self.age_threshold, 0, example="dataset.age_threshold=25"
         )
         self.fractions = check_fractions(self.fractions)
+        self.sensitive_as_feature = flag("dataset.sensitive_as_feature", self.sensitive_as_feature)
 
     def load(self, seed: int) -> Splits:
         column, source, other = (
@@ -62,4 +63,5 @@ class GermanCreditDataset:
             sensitive_as_feature=self.sensitive_as_feature,
             drop_columns=[other] + ([] if self.sensitive_as_feature else [source]),
             positive_class="good",
+            data_sha256=shipped_hashes("german_credit", ("german.data", SHA256)),
         )

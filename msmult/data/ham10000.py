@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from msmult.data.files import verified_path
+from msmult.data.files import shipped_hashes, verified_path
 from msmult.data.options import TaskDataset, victim_share
 from msmult.data.splits import InputDomain, Splits, count_test_rows
 from msmult.errors import MsmultError
@@ -218,6 +218,7 @@ class Ham10000Dataset(TaskDataset):
             sensitive=self.sensitive,
             positive_class=positive,
             info=info,
+            data_sha256=shipped_hashes(FOLDER, IMAGES, META),
             y_pool=np.tile(y[pool], copies),
             group_pool=np.tile(group[pool], copies),
             domain=InputDomain.observed("image", x_victim, axes=(0, 2, 3)),

@@ -19,6 +19,8 @@ class Splits:
     are left out of group metrics only. ``y_pool`` / ``group_pool`` are the attacker pool's true
     labels and groups: never given to an attack, only to auditor-side analyses (extremal
     fairness) and reports. ``domain`` says what a valid model input looks like.
+    ``data_sha256`` maps every data file the loader read to its sha256 (part of the victim cache
+    key, so changed data retrains the victim).
     """
 
     name: str
@@ -36,6 +38,7 @@ class Splits:
     y_pool: np.ndarray | None = None
     group_pool: np.ndarray | None = None
     domain: InputDomain | None = None
+    data_sha256: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:

@@ -3,6 +3,7 @@ preprocessing fitted on the victim's rows only (scikit-learn ColumnTransformer).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,9 +13,12 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from msmult.data.sensitive import GroupOptions, binned, check_group_count
 from msmult.data.splits import InputDomain, Splits, three_way_split
 from msmult.errors import MsmultError
-from msmult.validation import choice
+from msmult.validation import choice, choices
+
+log = logging.getLogger("msmult")
 
 
 def feature_transformer(features: pd.DataFrame) -> ColumnTransformer:
@@ -81,22 +85,34 @@ def prepare_tabular(
     drop_columns: Sequence[str] = (),
     positive_class: str | None = None,
     info: dict | None = None,
+    groups: GroupOptions | None = None,
+    data_sha256: dict[str, str] | None = None,
 ) -> Splits:
     """Split ``frame`` into victim / attacker pool / test (or victim / pool when ``test_frame``
-    is given), fit the feature transformer on the victim rows, and return model-ready arrays."""
+    is given), fit the feature transformer on the victim rows, and return model-ready arrays.
+
+    Rows without a target are dropped; missing feature values are imputed (median / most
+    frequent, fitted on the victim rows); rows without a sensitive value are kept, in no group.
+    ``info["missing"]`` counts all three."""
+    columns = list(map(str, frame.columns))
     for key, column in (("dataset.target", target), ("dataset.sensitive", sensitive)):
-        choice(key, column, list(map(str, frame.columns)))
+        choice(key, column, columns)
+    if drop_columns:
+        choices("dataset.drop_columns", drop_columns, columns)
+    groups = groups or GroupOptions()
+    n_rows = len(frame) + (0 if test_frame is None else len(test_frame))
     frame = frame.dropna(subset=[target]).reset_index(drop=True)
     if test_frame is not None:
         test_frame = test_frame.dropna(subset=[target]).reset_index(drop=True)
     all_rows = frame if test_frame is None else pd.concat([frame, test_frame], ignore_index=True)
-    groups = all_rows[sensitive].dropna().astype(str).unique()
-    if len(groups) < 2:
-        raise MsmultError(
-            f"Sensitive column {sensitive!r} of dataset {name!r} has a single group "
-            f"({', '.join(groups) or 'none'}); group fairness needs at least two groups. "
-            "Choose another sensitive column."
-        )
+
+    def group_of(rows: pd.DataFrame) -> np.ndarray:
+        column = rows[sensitive]
+        return group_labels(binned(column, groups.sensitive_bins) if groups.sensitive_bins
+                            else column)  # fmt: skip
+
+    all_groups = pd.Series(group_of(all_rows), name=sensitive).replace("", None)
+    check_group_count(all_groups, name, groups.max_groups)
     y_all, classes, positive = encode_target(all_rows[target], positive_class)
     if test_frame is None:
         victim, pool, test = three_way_split(len(frame), tuple(fractions), seed)
@@ -117,6 +133,20 @@ def prepare_tabular(
         return transformer.transform(rows[features.columns]).astype(np.float32)
 
     x_victim = transform(features.iloc[victim])
+    group_test, group_pool = group_of(test_rows), group_of(frame.iloc[pool])
+    missing = {
+        "target_rows_dropped": n_rows - len(all_rows),
+        "sensitive_unknown_rows": {"victim": int((group_of(frame.iloc[victim]) == "").sum()),
+                                   "pool": int((group_pool == "").sum()),
+                                   "test": int((group_test == "").sum())},
+        "feature_values_imputed": {
+            split: int(rows[features.columns].isna().to_numpy().sum())
+            for split, rows in (("victim", frame.iloc[victim]), ("pool", frame.iloc[pool]),
+                                ("test", test_rows))
+        },
+    }  # fmt: skip
+    if missing["target_rows_dropped"] or any(missing["feature_values_imputed"].values()):
+        log.info("data: missing values %s", missing)
     return Splits(
         name=name,
         x_victim=x_victim,
@@ -124,16 +154,19 @@ def prepare_tabular(
         x_pool=transform(features.iloc[pool]),
         x_test=transform(test_rows),
         y_test=y_test,
-        group_test=group_labels(test_rows[sensitive]),
+        group_test=group_test,
         classes=classes,
         sensitive=sensitive,
         positive_class=positive,
         y_pool=y_all[pool],
-        group_pool=group_labels(frame.iloc[pool][sensitive]),
+        group_pool=group_pool,
         domain=InputDomain.observed("tabular", x_victim, one_hot_blocks=one_hot_blocks(transformer)),
         info={
             "rows": {"victim": len(victim), "pool": len(pool), "test": len(test_rows)},
             "features": int(transformer.transform(features.iloc[:1]).shape[1]),
+            "missing": missing,
+            **({"sensitive_bins": list(groups.sensitive_bins)} if groups.sensitive_bins else {}),
             **(info or {}),
         },
+        data_sha256=dict(data_sha256 or {}),
     )

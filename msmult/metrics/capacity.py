@@ -59,7 +59,7 @@ def _capacity_bits(s: np.ndarray, tol: float) -> np.ndarray:
     if c == 2:
         p1 = s[..., 1] / total
         return binary_capacity(p1.min(0), p1.max(0))
-    bits = _certified_capacity(s, tol)
+    bits = _certified_capacity(s, tol)[0]
     bits[(s == s[:1]).all(axis=(0, 2))] = 0.0  # identical models: exactly 1, not 1 + rounding
     return bits
 
@@ -101,8 +101,12 @@ def _kl2(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (rel_entr(x, y) + rel_entr(1 - x, 1 - y)) / _LN2
 
 
-def _certified_capacity(scores: np.ndarray, tol: float) -> np.ndarray:
-    """Capacity in bits of each row of (m, r, c) scores, certified to ``tol`` bits.
+def _certified_capacity(
+    scores: np.ndarray, tol: float, start: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Capacity in bits of each row of (m, r, c) scores, certified to ``tol`` bits, and (r, m)
+    input weights whose mutual information is within ``tol`` of it. ``start`` (r, m): input weights
+    to start Blahut-Arimoto from (uniform by default), e.g. a smaller nested set's solution.
 
     Two engines feed the same bounds: Blahut-Arimoto with an adaptive step (p_x <- p_x exp(mu (D_x
     - I)); mu == 1 is the classic, always-ascending step; robust but slow on near-identical models)
@@ -116,18 +120,19 @@ def _certified_capacity(scores: np.ndarray, tol: float) -> np.ndarray:
     r, m, c = W.shape
     tol_nats = tol * _LN2
     L = xlogy(W, W).sum(-1)  # -H(W_x) in nats
-    ba = _BlahutArimoto.start(W, L)
+    ba = _BlahutArimoto.start(W, L, start)
     lo, hi = ba.bounds()
     for _ in range(_BA_INIT):
         lo, hi = ba.step(W, L, lo, hi)
     newton = _ActiveSet.seed(ba, min(m, c))
-    out = np.empty(r)
+    out, weights = np.empty(r), np.empty((r, m))
     idx = np.arange(r)
     for _ in range(_MAX_ROUNDS):
         done = hi - lo <= tol_nats
         out[idx[done]] = lo[done]
+        weights[idx[done]] = _best_weights(ba, newton, m)[done]
         if done.all():
-            return out / _LN2
+            return out / _LN2, weights
         keep = ~done
         idx, W, L, lo, hi = idx[keep], W[keep], L[keep], lo[keep], hi[keep]
         ba, newton = ba.take(keep), newton.take(keep)
@@ -146,7 +151,16 @@ def _certified_capacity(scores: np.ndarray, tol: float) -> np.ndarray:
         stacklevel=3,
     )
     out[idx] = lo
-    return out / _LN2
+    weights[idx] = _best_weights(ba, newton, m)
+    return out / _LN2, weights
+
+
+def _best_weights(ba: _BlahutArimoto, newton: _ActiveSet, m: int) -> np.ndarray:
+    """(r, m) input weights of whichever engine's last point has the larger information."""
+    r = len(ba.info)
+    flat = (np.arange(r)[:, None] * m + newton.top).ravel()
+    active = np.bincount(flat, newton.p.ravel(), r * m).reshape(r, m)
+    return np.where((newton.info >= ba.info)[:, None], active, ba.p())
 
 
 def _divergences(W: np.ndarray, L: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -162,11 +176,15 @@ class _BlahutArimoto:
         self.logp, self.mu, self.D, self.info = logp, mu, D, info
 
     @classmethod
-    def start(cls, W: np.ndarray, L: np.ndarray) -> _BlahutArimoto:
+    def start(cls, W: np.ndarray, L: np.ndarray, p: np.ndarray | None = None) -> _BlahutArimoto:
         r, m, _ = W.shape
-        p = np.full((r, m), 1.0 / m)
+        if p is None:
+            p, logp = np.full((r, m), 1.0 / m), np.zeros((r, m))
+        else:
+            p = p / p.sum(1, keepdims=True)
+            logp = np.log(p)
         D = _divergences(W, L, p)[1]
-        return cls(np.zeros((r, m)), np.ones(r), D, (p * D).sum(1))
+        return cls(logp, np.ones(r), D, (p * D).sum(1))
 
     def take(self, keep: np.ndarray) -> _BlahutArimoto:
         return _BlahutArimoto(self.logp[keep], self.mu[keep], self.D[keep], self.info[keep])

@@ -3,7 +3,9 @@
 Each ``SetMetric`` names a report key, a label for people, the scale its value lives on and a
 function of a ``SetView`` (the members' predictions plus the references). ``evaluation``, the
 epsilon curve, report.md, the console summary, the plots and the study tables all iterate
-``SET_METRICS``: adding a metric is one entry here plus its function.
+``SET_METRICS``: adding a metric is one entry here plus its function. A metric may also give
+``running``, the same value read from a ``NestedSets`` (msmult/metrics/nested.py), which the
+epsilon curve then uses instead of recomputing it on every set.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from msmult.metrics.capacity import rashomon_capacity
+from msmult.metrics.nested import NestedSets
 from msmult.metrics.multiplicity import (
     _decisions,
     ambiguity,
@@ -41,41 +44,48 @@ class SetView:
     base: np.ndarray
     labels: np.ndarray
     tol: float = 1e-9
+    known_capacity: np.ndarray | None = None  # (n,), when already computed (epsilon curve)
 
     @cached_property
     def capacity(self) -> np.ndarray:
         """(n,) Rashomon Capacity of each row, computed once per view."""
+        if self.known_capacity is not None:
+            return self.known_capacity
         return rashomon_capacity(self.scores, self.tol)
 
 
 @dataclass(frozen=True)
 class SetMetric:
-    """One reported set-level metric: report key, human label, scale and ``compute(view)``."""
+    """One reported set-level metric: report key, human label, scale and ``compute(view)``;
+    optionally ``running(nested)``, the same value from a ``NestedSets`` grown to the set."""
 
     name: str
     label: str
     scale: str
     compute: Callable[[SetView], float]
+    running: Callable[[NestedSets], float] | None = None
 
 
 SET_METRICS: tuple[SetMetric, ...] = (
     SetMetric("ambiguity_vs_victim", "ambiguity vs victim", SHARE,
-              lambda v: ambiguity(v.decisions, v.victim)),
+              lambda v: ambiguity(v.decisions, v.victim), lambda r: r.ambiguity("victim")),
     SetMetric("discrepancy_vs_victim", "discrepancy vs victim", SHARE,
-              lambda v: discrepancy(v.decisions, v.victim)),
+              lambda v: discrepancy(v.decisions, v.victim), lambda r: r.discrepancy("victim")),
     SetMetric("ambiguity_vs_base", "ambiguity vs base surrogate", SHARE,
-              lambda v: ambiguity(v.decisions, v.base)),
+              lambda v: ambiguity(v.decisions, v.base), lambda r: r.ambiguity("base")),
     SetMetric("discrepancy_vs_base", "discrepancy vs base surrogate", SHARE,
-              lambda v: discrepancy(v.decisions, v.base)),
+              lambda v: discrepancy(v.decisions, v.base), lambda r: r.discrepancy("base")),
     SetMetric("rashomon_capacity_mean", "Rashomon Capacity (mean)", CAPACITY_SCALE,
-              lambda v: v.capacity.mean()),
+              lambda v: v.capacity.mean()),  # the curve's views carry the nested capacity
     SetMetric("viable_prediction_range_mean", "viable prediction range (mean)",
               "true-class score range, 0-1",
-              lambda v: viable_prediction_range(v.scores, v.labels).mean()),
+              lambda v: viable_prediction_range(v.scores, v.labels).mean(),
+              lambda r: r.viable_prediction_range().mean()),
     SetMetric("score_variance_mean", "score variance (mean)", "true-class score variance, 0-0.25",
               lambda v: score_variance(v.scores, v.labels).mean()),
     SetMetric("pairwise_disagreement_mean", "pairwise disagreement (mean)",
-              "share of model pairs, 0-1", lambda v: pairwise_disagreement(v.decisions).mean()),
+              "share of model pairs, 0-1", lambda v: pairwise_disagreement(v.decisions).mean(),
+              lambda r: r.pairwise_disagreement().mean()),
 )  # fmt: skip
 
 
@@ -94,6 +104,7 @@ def epsilon_curve(
     reference_base: np.ndarray,
     labels: np.ndarray,
     tol: float = 1e-9,
+    capacities: dict[float, np.ndarray] | None = None,
 ) -> list[dict]:
     """Multiplicity of the Rashomon set {losses <= base_loss + eps} for each eps in ``epsilons``.
 
@@ -104,7 +115,9 @@ def epsilon_curve(
     prefix of the candidates sorted by loss, and each distinct set is measured once.
 
     Returns one JSON-ready dict per epsilon, in input order: ``epsilon``, ``set_size`` and every
-    key of ``SET_METRICS`` (the keys of the report's ``multiplicity`` section).
+    key of ``SET_METRICS`` (the keys of the report's ``multiplicity`` section). One pass over the
+    sorted models (``NestedSets``); a given ``capacities`` dict receives each epsilon's (n,)
+    per-row Rashomon Capacity.
     """
     losses = np.asarray(losses, dtype=float)
     d, s = _decisions(decisions), np.asarray(scores)
@@ -116,10 +129,16 @@ def epsilon_curve(
     if (order != np.arange(order.size)).any():
         d, s = d[order], s[order]  # one copy; every set below is then a prefix view
     sizes = [int(rashomon_set(losses, base_loss, float(eps)).sum()) for eps in epsilons]
-    measured = {
-        k: measure(SetView(s[:k], d[:k], reference_victim, reference_base, labels, tol))
-        for k in sorted(set(sizes))
-    }
+    nested = NestedSets(s, d, reference_victim, reference_base, labels, tol)
+    measured, capacity = {}, {}
+    for k in sorted(set(sizes)):
+        nested.grow(k)
+        capacity[k] = nested.capacity.at(k)
+        view = SetView(s[:k], d[:k], reference_victim, reference_base, labels, tol, capacity[k])
+        measured[k] = {metric.name: float(metric.running(nested) if metric.running
+                                          else metric.compute(view)) for metric in SET_METRICS}  # fmt: skip
+    if capacities is not None:
+        capacities.update({float(eps): capacity[k] for eps, k in zip(epsilons, sizes)})
     return [
         {"epsilon": float(eps), "set_size": k, **measured[k]}
         for eps, k in zip(epsilons, sizes, strict=True)

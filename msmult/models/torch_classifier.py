@@ -10,9 +10,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from msmult.models.device import resolve_device
+from msmult.models.early_stopping import (
+    LR_SCHEDULES,
+    EarlyStopping,
+    lr_scheduler,
+    split_validation,
+)
 from msmult.progress import progress_bar
 from msmult.targets import as_targets
-from msmult.validation import number, whole
+from msmult.validation import choice, number, whole
 
 ModuleFactory = Callable[..., nn.Module]
 
@@ -25,7 +31,9 @@ def as_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
 
 
 class TorchClassifier:
-    """Trains ``module(input_shape=..., n_classes=...)`` with Adam on soft cross-entropy.
+    """Trains ``module(input_shape=..., n_classes=...)`` with Adam on soft cross-entropy, the
+    learning rate following ``lr_schedule`` (``constant`` or ``cosine`` down to ``final_lr``), with
+    optional early stopping on held-out answers (``validation_share``, ``patience``).
 
     ``y`` may be hard labels (n,) or probabilities (n, c); both train the same loss, so the same
     class fits a victim on true labels and a surrogate on an API's answers.
@@ -42,6 +50,10 @@ class TorchClassifier:
         seed: int = 0,
         device: str = "cpu",
         name: str = "model",
+        lr_schedule: str = "constant",
+        final_lr: float = 0.0,
+        validation_share: float = 0.0,
+        patience: int | None = None,
     ) -> None:
         self.module = module
         self.n_classes = n_classes
@@ -52,6 +64,12 @@ class TorchClassifier:
         self.seed = whole("seed", seed, 0)
         self.device = device
         self.name = name
+        self.lr_schedule = choice(f"{name}.lr_schedule", lr_schedule, LR_SCHEDULES)
+        self.final_lr = number(f"{name}.final_lr", final_lr, 0, self.lr,
+                               example=f"{name}.final_lr=1e-5")  # fmt: skip
+        self.validation_share = number(f"{name}.validation_share", validation_share, 0, 1,
+                                       open_high=True, example=f"{name}.validation_share=0.1")  # fmt: skip
+        self.patience = None if patience is None else whole(f"{name}.patience", patience, 1)
 
     def build(self, input_shape: tuple[int, ...]) -> nn.Module:
         """Create the (untrained) module for inputs of ``input_shape`` on this estimator's device."""
@@ -61,18 +79,33 @@ class TorchClassifier:
         self.module_.to(self.device_)
         return self.module_
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> TorchClassifier:
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, validation: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> TorchClassifier:
+        """Train on (x, y). Validation rows (``validation``, else a seeded ``validation_share``
+        of ``x`` set aside, none by default) drive early stopping: the best validation epoch's
+        weights are kept (``best_epoch_``), training stopping after ``patience`` epochs without
+        improvement."""
+        if validation is None and self.validation_share > 0:
+            train, held = split_validation(len(x), self.validation_share, self.seed)
+            x, y, validation = x[train], y[train], (x[held], y[held])
         module = self.build(x.shape[1:])
         inputs = as_tensor(x, self.device_)
         targets = torch.as_tensor(as_targets(y, self.n_classes), device=self.device_)
         optimiser = torch.optim.Adam(
             module.parameters(), lr=self.lr, weight_decay=self.weight_decay
         )
+        schedule = lr_scheduler(optimiser, self.lr_schedule, self.epochs, self.final_lr)
+        stopper = None if validation is None else EarlyStopping(
+            module, as_tensor(validation[0], self.device_),
+            torch.as_tensor(as_targets(validation[1], self.n_classes), device=self.device_),
+            self.patience,
+        )  # fmt: skip
         generator = torch.Generator().manual_seed(self.seed)
         n_batches = -(-len(x) // self.batch_size)
         module.train()
         with progress_bar(f"training {self.name}", self.epochs * n_batches) as advance:
-            for _ in range(self.epochs):
+            for epoch in range(self.epochs):
                 order = torch.randperm(len(x), generator=generator).to(self.device_)
                 for start in range(0, len(x), self.batch_size):
                     batch = order[start : start + self.batch_size]
@@ -82,6 +115,13 @@ class TorchClassifier:
                     loss.backward()
                     optimiser.step()
                     advance(1)
+                if schedule is not None:
+                    schedule.step()
+                if stopper is not None and stopper.should_stop(epoch):
+                    break
+        if stopper is not None:
+            stopper.restore()
+            self.best_epoch_, self.val_losses_ = stopper.best_epoch, stopper.losses
         module.eval()
         return self
 

@@ -1,4 +1,5 @@
-"""Train each victim once per (dataset config, victim config, seed) and reuse it across runs.
+"""Train each victim once per (dataset config and data files, victim config, seed) and reuse it
+across runs.
 
 An entry is ``<cache_dir>/victims/<key>/`` with ``weights.pt`` (a torch state dict, loaded with
 ``weights_only=True``) and ``meta.json`` (the key's inputs, the weights' sha256 and a probe: the
@@ -25,11 +26,14 @@ log = logging.getLogger("msmult")
 PROBE_ROWS = 256
 
 
-def cache_key(cfg: DictConfig) -> tuple[str, dict]:
-    """sha256 over the resolved dataset and victim configs, the seed and the torch thread count
-    (float sums, hence trained weights, depend on it), with those inputs."""
+def cache_key(cfg: DictConfig, data_sha256: dict[str, str] | None = None) -> tuple[str, dict]:
+    """sha256 over the resolved dataset and victim configs, the sha256 of every data file the
+    dataset read (``Splits.data_sha256``: a CSV edited in place retrains the victim), the seed
+    and the torch thread count (float sums, hence trained weights, depend on it), with those
+    inputs."""
     inputs = {
         "dataset": OmegaConf.to_container(cfg.dataset, resolve=True),
+        "data_sha256": dict(sorted((data_sha256 or {}).items())),
         "victim": OmegaConf.to_container(cfg.victim, resolve=True),
         "seed": int(cfg.seed),
         "threads": int(cfg.threads),
@@ -63,7 +67,7 @@ def fit_victim(victim: object, splits: Splits, cfg: DictConfig) -> tuple[object,
     """The trained victim and how it was obtained: ``hit``, ``miss`` (trained, stored), ``off``."""
     if not cfg.victim_cache or not isinstance(victim, TorchClassifier):
         return victim.fit(splits.x_victim, splits.y_victim), "off"
-    key, inputs = cache_key(cfg)
+    key, inputs = cache_key(cfg, splits.data_sha256)
     entry = Path(cfg.cache_dir) / "victims" / key
     if entry.is_dir():
         problem = load_entry(entry, key, victim, splits)

@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from msmult.errors import MsmultError
-from msmult.oracle.defences import Defence, describe
+from msmult.oracle.defences import Defence, apply, describe
 from msmult.oracle.defences.rounding import Rounding
 from msmult.targets import as_targets
 from msmult.validation import choice, whole
@@ -94,12 +94,19 @@ class PredictionAPI:
                 f"of the budget of {self.budget} queries remain; raise budget= or query fewer rows."
             )
         self.queries_used += len(x)
-        return OUTPUTS[self.mode](self.served_proba(self._victim.predict_proba(x)), self.k)
+        return OUTPUTS[self.mode](self.served_proba(self._victim.predict_proba(x), x), self.k)
 
-    def served_proba(self, proba: np.ndarray) -> np.ndarray:
-        """The victim's probabilities after every defence, checked and renormalised."""
+    def served_proba(
+        self,
+        proba: np.ndarray,
+        x: np.ndarray | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """The victim's probabilities for rows ``x`` after every defence, checked and
+        renormalised; ``rng`` (default: the API's own generator) feeds the defences, so a
+        measurement with its own generator leaves the attacker's answers undisturbed."""
         for defence in self.defences:
-            answered = np.asarray(defence(proba, self._rng), dtype=np.float64)
+            answered = np.asarray(apply(defence, proba, rng or self._rng, x), dtype=np.float64)
             check_defended(answered, proba.shape, describe(defence)["name"])
             proba = answered / answered.sum(axis=1, keepdims=True)
         return proba

@@ -18,6 +18,8 @@ from msmult.metrics import rashomon_set
 from msmult.validation import as_list, number, numbers
 
 SurrogateFactory = Callable[[int], Any]  # seed -> unfitted estimator with fit / predict_proba
+AUTO = "auto"  # rashomon.epsilon=auto: calibrated by msmult.rashomon.calibration
+RUN_WIDE_KEYS = ("calibration_models",)  # rashomon keys read by the run, not the explorer
 
 
 def fidelity_loss(proba: np.ndarray, targets: np.ndarray) -> np.ndarray | float:
@@ -40,6 +42,15 @@ class ExplorationTask:
     ``eval_sets``: name -> rows to score (always holds ``"test"``); ``epsilon``: the Rashomon
     parameter (loss tolerance over the base surrogate); ``epsilon_grid``: the epsilons of the
     epsilon curve; ``seed``: the run's seed.
+
+    ``folds`` (``fidelity_holdout_mode=crossfit``, only for an explorer with ``crossfit = True``;
+    see ``msmult.rashomon.crossfit``): ``HoldoutFold(surrogate, x, targets)`` per fold. Empty:
+    ``holdout_x`` is disjoint from ``fit_x`` and a candidate's loss is its loss there. Non-empty:
+    ``surrogate`` is fitted on ALL answers (``fit_x`` holds ``holdout_x``), so a loss measured with
+    it on ``holdout_x`` is in-sample and must not decide membership; a candidate's loss is the
+    row-weighted mean over folds of its counterpart built from ``fold.surrogate`` (fitted without
+    ``fold.x``) scored on ``fold.x`` (``crossfit.out_of_fold_loss``); ``holdout_x`` /
+    ``holdout_targets`` are the folds' rows concatenated.
     """
 
     surrogate: Any
@@ -52,6 +63,7 @@ class ExplorationTask:
     epsilon: float
     epsilon_grid: tuple[float, ...] = ()
     seed: int = 0
+    folds: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         self.check_epsilons(self.epsilon, self.epsilon_grid)
@@ -60,10 +72,13 @@ class ExplorationTask:
             raise ValueError("eval_sets must hold the test rows under 'test'")
 
     @staticmethod
-    def check_epsilons(epsilon: Any, grid: Sequence[Any]) -> None:
-        """``rashomon.epsilon`` a number >= 0; ``rashomon.epsilon_grid`` empty or such numbers."""
-        number("rashomon.epsilon", epsilon, 0, what=" (a fidelity-loss tolerance)",
-               example="rashomon.epsilon=0.02")  # fmt: skip
+    def check_epsilons(epsilon: Any, grid: Sequence[Any], allow_auto: bool = False) -> None:
+        """``rashomon.epsilon`` a number >= 0 (or ``auto`` with ``allow_auto``, calibrated before
+        the task is built); ``rashomon.epsilon_grid`` empty or numbers >= 0."""
+        if not (allow_auto and epsilon == AUTO):
+            auto = " or auto (calibrated by bootstrap refits)" if allow_auto else ""
+            number("rashomon.epsilon", epsilon, 0, what=f" (a fidelity-loss tolerance){auto}",
+                   example="rashomon.epsilon=0.02")  # fmt: skip
         if as_list("rashomon.epsilon_grid", grid):
             numbers("rashomon.epsilon_grid", grid, 0, example="rashomon.epsilon_grid=[0,0.01]")
 
@@ -80,8 +95,20 @@ class Exploration:
 
     ``candidates``: one row per model (explorer-specific columns, e.g. ``kind``, ``rate``,
     ``draw``, ``mask_seed`` for dropout); ``losses`` (m,): each model's fidelity loss on the
-    holdout rows; ``scores``: per evaluation set name, (m, n, c) probabilities; ``epsilon``: the
-    Rashomon parameter; ``epsilon_grid``: the epsilons of the epsilon curve.
+    holdout rows; ``scores``: per evaluation set name, (k, n, c) probabilities of the ``scored``
+    candidates; ``epsilon``: the Rashomon parameter; ``epsilon_grid``: the epsilons of the epsilon
+    curve.
+
+    ``scored`` (optional, (m,) booleans): which candidates ``scores`` holds, in candidate order.
+    ``None`` (the default) means all of them, so ``scores[name]`` is (m, n, c). An explorer may
+    score on the evaluation sets only the candidates within ``ExplorationTask.largest_epsilon`` of
+    the base loss (``within_reach``): the others are in no reported set, so only their loss is
+    kept (their per-candidate fidelity, accuracy and gaps read NaN). It must score row 0 and every
+    candidate within that epsilon (``check_exploration`` refuses it otherwise).
+
+    ``per_row`` (optional, a ``msmult.rashomon.per_row.RowReach``): per-row reachable scores of an
+    explorer that searches one row at a time (``rashomon=awp``); the report then gives per-row
+    metrics only, not set-level ones.
     """
 
     candidates: pd.DataFrame
@@ -89,15 +116,34 @@ class Exploration:
     scores: dict[str, np.ndarray]
     epsilon: float
     epsilon_grid: tuple[float, ...] = ()
+    scored: np.ndarray | None = None
+    per_row: Any = None
 
     @property
     def base_loss(self) -> float:
         return float(self.losses[0])
 
     @property
+    def scored_mask(self) -> np.ndarray:
+        """(m,) booleans: the candidates whose rows ``scores`` holds."""
+        if self.scored is None:
+            return np.ones(len(self.losses), bool)
+        return np.asarray(self.scored, bool)
+
+    def member_scores(self, name: str) -> np.ndarray:
+        """(members, n, c) scores of the Rashomon set members on evaluation set ``name``."""
+        return self.scores[name][self.in_set[self.scored_mask]]
+
+    @property
     def in_set(self) -> np.ndarray:
         """Members: loss <= base loss + epsilon; row 0, the base, is one by definition."""
         return rashomon_set(self.losses, self.base_loss, self.epsilon)
+
+
+def within_reach(losses: np.ndarray, epsilon: float) -> np.ndarray:
+    """(m,) booleans: the candidates (row 0 the base) whose loss is within ``epsilon`` of the
+    base's, the ones an explorer must score (``epsilon`` = ``ExplorationTask.largest_epsilon``)."""
+    return rashomon_set(losses, float(losses[0]), epsilon)
 
 
 class Explorer(Protocol):
@@ -118,15 +164,32 @@ def check_exploration(exploration: Any, task: ExplorationTask, name: str, classe
                         f"{np.shape(exploration.losses)}")  # fmt: skip
     elif not np.isfinite(exploration.losses).all():
         problems.append("non-finite losses")
+    else:
+        problems += _unscored(exploration, task)
+    k = int(exploration.scored_mask.sum()) if not problems else m
     for set_name, x in task.eval_sets.items():
         scores = exploration.scores.get(set_name)
         shape = None if scores is None else np.shape(scores)
-        if shape != (m, len(x), classes):
-            problems.append(f"scores[{set_name!r}] of shape {shape}, not {(m, len(x), classes)}")
+        if shape != (k, len(x), classes):
+            problems.append(f"scores[{set_name!r}] of shape {shape}, not {(k, len(x), classes)}")
         elif not np.isfinite(scores).all():
             problems.append(f"non-finite scores[{set_name!r}]")
     if problems:
         raise MsmultError(f"explorer {name} returned {'; '.join(problems)}; expected {expected}.")
+
+
+def _unscored(exploration: Exploration, task: ExplorationTask) -> list[str]:
+    """A problem when ``scored`` is malformed or leaves out a candidate some epsilon may hold."""
+    scored = exploration.scored
+    m = len(exploration.losses)
+    if scored is None:
+        return []
+    if np.shape(scored) != (m,) or np.asarray(scored).dtype != bool:
+        return [f"scored of shape {np.shape(scored)}, not ({m},) booleans"]
+    missing = within_reach(exploration.losses, task.largest_epsilon) & ~scored
+    if missing.any():
+        return [f"{int(missing.sum())} candidates within epsilon {task.largest_epsilon} unscored"]
+    return []
 
 
 def explorer_settings(rashomon: Mapping[str, Any]) -> tuple[dict, float, Sequence[float]]:
@@ -135,4 +198,6 @@ def explorer_settings(rashomon: Mapping[str, Any]) -> tuple[dict, float, Sequenc
     settings = dict(rashomon)
     epsilon = settings.pop("epsilon", 0.0)
     grid = settings.pop("epsilon_grid", ())
+    for key in RUN_WIDE_KEYS:
+        settings.pop(key, None)
     return settings, epsilon, grid

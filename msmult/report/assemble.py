@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from msmult.data.splits import Splits
 from msmult.rashomon.exploration import Exploration
+from msmult.rashomon.per_row import per_row_sections
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,10 @@ class RunRecord:
     ``mode``, ``k``, ``decimals``, ``defences`` and a short ``label`` encoding them all);
     ``holdout``: how the fidelity holdout was obtained; ``explorer``: the explorer's name as the
     run knows it (e.g. ``dropout``); ``evaluations``: evaluation-set name -> ``evaluate_set``
-    result, always with ``test``; ``timing``: seconds per stage.
+    result, always with ``test``; ``timing``: seconds per stage; ``calibration``: how epsilon
+    was obtained (``msmult.rashomon.calibration.with_epsilon``); ``defender``: the served
+    answers' quality on the test rows (``msmult.oracle.defender``); ``budget_curve``: one point
+    per ``budget_checkpoints`` entry (``msmult.budget_curve``).
     """
 
     splits: Splits
@@ -34,6 +38,9 @@ class RunRecord:
     evaluations: dict[str, dict]
     seed: int
     timing: dict[str, float]
+    calibration: dict | None = None
+    defender: dict | None = None
+    budget_curve: list[dict] | tuple = ()
 
 
 def build_report(record: RunRecord) -> dict:
@@ -56,6 +63,7 @@ def build_report(record: RunRecord) -> dict:
                       "accuracy": float(table["accuracy"].iloc[0]), "loss": exploration.base_loss},
         "rashomon": {"explorer": record.explorer, "epsilon": float(exploration.epsilon),
                      "candidates": int(len(table)), "base_loss": exploration.base_loss,
+                     "epsilon_source": record.calibration or {"source": "config"},
                      **test["members"]},
         "multiplicity": test["multiplicity"],
         "fairness": test["fairness"],
@@ -63,6 +71,10 @@ def build_report(record: RunRecord) -> dict:
                        for name, result in record.evaluations.items() if name != "test"},
         "seed": int(record.seed),
         "timing": dict(record.timing),
+        **({"defender": record.defender} if record.defender else {}),
+        **({"budget_curve": list(record.budget_curve)} if record.budget_curve else {}),
+        **{key: test[key] for key in ("verdict", "comparison") if test.get(key) is not None},
+        **per_row_sections(test),  # rashomon=awp: per-row metrics replace set-level ones
     }  # fmt: skip
 
 

@@ -11,11 +11,12 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from msmult.data.splits import Splits
-from msmult.report import markdown, plots
+from msmult.report import explorers, markdown, plots
 from msmult.fileio import sha256_of, sha256_of_value, write_json, write_text, write_with
 
 MARKER = ".msmult-complete.json"
-RESULT_NEUTRAL = ("cache_dir", "victim_cache")  # where a victim comes from does not change results
+RESULT_NEUTRAL = ("cache_dir", "victim_cache", "tracking")  # where a victim comes from or a run is
+# logged does not change results
 
 
 def config_fingerprint(cfg: DictConfig) -> str:
@@ -60,9 +61,12 @@ def write_outputs(
     curve = report["multiplicity"]["epsilon_curve"]
     if curve:
         plots.epsilon_curve_plot(curve, run_dir / "epsilon_curve.png", title)
+    if report.get("budget_curve"):
+        plots.budget_curve_plot(report["budget_curve"], run_dir / "budget_curve.png", title)
     plots.capacity_cdf_plot(
         capacity, report["dataset"]["classes"], run_dir / "capacity_cdf.png", title
     )
+    explorers.write_comparison(report, table, run_dir, title)  # rashomon=compare
     write_text(run_dir / "report.md", markdown.render(report))
     write_json(run_dir / "report.json", report)
     write_json(run_dir / MARKER, marker(run_dir, cfg))

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from msmult.fileio import write_with  # noqa: E402
-from msmult.metrics import registry  # noqa: E402
+from msmult.metrics import GAP_LABELS, GAPS, registry  # noqa: E402
 from msmult.metrics.registry import SetMetric  # noqa: E402
 
 EPSILON_AXIS = "epsilon (fidelity-loss tolerance)"
@@ -44,17 +44,26 @@ def families() -> dict[str, list[SetMetric]]:
     return grouped
 
 
-def epsilon_curve_plot(curve: list[dict], target: Path, title: str) -> None:
-    """Set size and every registered metric vs epsilon, one panel per scale; where a panel holds
-    several metrics its legend sits below the axes, so it hides no line."""
-    eps = [point["epsilon"] for point in curve]
+Panels = dict[str, list[tuple[str, str]]]  # panel (y-axis scale) -> (report key, label) lines
+
+
+def metric_panels() -> Panels:
+    """Set size, then every registered metric grouped by scale: panel -> (key, label) lines."""
     panels = {"models": [("set_size", "Rashomon set size")]}
-    panels |= {scale: [(m.name, m.label) for m in metrics] for scale, metrics in families().items()}
+    return panels | {scale: [(m.name, m.label) for m in metrics]
+                     for scale, metrics in families().items()}  # fmt: skip
+
+
+def curve_plot(curve: list[dict], x_key: str, x_label: str, panels: Panels, target: Path,
+               title: str) -> None:  # fmt: skip
+    """Each panel's lines against ``x_key``; where a panel holds several lines its legend sits
+    below the axes, so it hides no line."""
+    xs = [point[x_key] for point in curve]
     figure, axes = panel_grid(len(panels))
     for axis, (scale, lines) in zip(axes, panels.items()):
         for key, label in lines:
-            axis.plot(eps, [point[key] for point in curve], marker="o", label=label)
-        axis.set(xlabel=EPSILON_AXIS, ylabel=scale)
+            axis.plot(xs, [point[key] for point in curve], marker="o", label=label)
+        axis.set(xlabel=x_label, ylabel=scale)
         axis.grid(alpha=0.3)
         if len(lines) == 1:
             axis.set_title(lines[0][1], fontsize=9)
@@ -62,6 +71,19 @@ def epsilon_curve_plot(curve: list[dict], target: Path, title: str) -> None:
             axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2)
     figure.suptitle(title)
     save(figure, target)
+
+
+def epsilon_curve_plot(curve: list[dict], target: Path, title: str) -> None:
+    """Set size and every registered metric vs epsilon, one panel per scale."""
+    curve_plot(curve, "epsilon", EPSILON_AXIS, metric_panels(), target, title)
+
+
+def budget_curve_plot(curve: list[dict], target: Path, title: str) -> None:
+    """The base surrogate's fidelity, set size, every registered metric and each fairness gap's
+    range over the set vs the query budget (``msmult.budget_curve``)."""
+    panels = {"fidelity, 0-1": [("fidelity", "base surrogate fidelity")], **metric_panels(),
+              "gap range over the set, 0-1": [(f"{gap}_range", GAP_LABELS[gap]) for gap in GAPS]}
+    curve_plot(curve, "budget", "queries (budget checkpoint)", panels, target, title)
 
 
 def capacity_cdf_plot(capacity: np.ndarray, n_classes: int, target: Path, title: str) -> None:

@@ -7,6 +7,8 @@ from rich.table import Table
 
 from msmult.metrics import GAP_LABELS, GAPS, registry
 from msmult.metrics.registry import CAPACITY_SCALE, SHARE
+from msmult.rashomon.per_row import per_row_lines
+from msmult.report.explorers import console_row
 
 
 def summary_table(report: dict) -> Table:
@@ -19,8 +21,9 @@ def summary_table(report: dict) -> Table:
     table.add_column("quantity")
     table.add_column("value", justify="right")
     table.add_column("scale")
-    rows = [
+    rows = per_row_rows(report) if "per_row" in report else [
         ("victim accuracy (test)", f"{report['victim']['accuracy']:.4f}", SHARE),
+        *defender_rows(report.get("defender")),
         ("base surrogate fidelity", f"{report['surrogate']['fidelity']:.4f}", SHARE),
         ("base surrogate accuracy", f"{report['surrogate']['accuracy']:.4f}", SHARE),
         ("Rashomon set size", f"{multiplicity['set_size']} of {rashomon['candidates']} "
@@ -32,11 +35,33 @@ def summary_table(report: dict) -> Table:
          CAPACITY_SCALE),
         *((GAP_LABELS[gap], f"victim {fairness[gap]['victim']:.4f} | set {fairness[gap]['min']:.4f}"
            f" .. {fairness[gap]['max']:.4f}", "gap, 0-1") for gap in GAPS),
+        *console_row(report),
         ("wall time", f"{report['timing']['total_s']:.1f} s", ""),
     ]  # fmt: skip
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def defender_rows(defender: dict | None) -> list[tuple[str, str, str]]:
+    """The defender's side: the served answers' accuracy, top-1 changes and L1 distortion."""
+    if not defender:
+        return []
+    return [
+        ("served answers: accuracy", f"{defender['accuracy']:.4f}", SHARE),
+        ("served answers: top-1 changed", f"{defender['top1_changed']:.4f}", SHARE),
+        ("served answers: mean L1 to victim", f"{defender['mean_l1']:.4f}", "L1, 0-2"),
+    ]
+
+
+def per_row_rows(report: dict) -> list[tuple[str, str, str]]:
+    """The headline rows of a per-row exploration (AWP): no set-level numbers apply."""
+    return [
+        ("victim accuracy (test)", f"{report['victim']['accuracy']:.4f}", SHARE),
+        ("base surrogate fidelity", f"{report['surrogate']['fidelity']:.4f}", SHARE),
+        *((label, value, "per-row") for label, value in per_row_lines(report["per_row"])),
+        ("wall time", f"{report['timing']['total_s']:.1f} s", ""),
+    ]
 
 
 def print_summary(report: dict, console: Console | None = None) -> None:

@@ -26,6 +26,9 @@ FAIRNESS = {
     for gap in GAPS
     for stat, label in (("victim", "victim"), ("min", "set min"), ("max", "set max"))
 }
+VERDICT = {("passes as the victim", label): f"verdict.{key}" for key, label in
+           (("share", "share"), ("low", "95% CI low"), ("high", "95% CI high"),
+            ("members", "members"))}  # fmt: skip
 
 
 def set_columns(prefix: str, surrogate: tuple[str, ...] = ("fidelity",)) -> dict[tuple, str]:
@@ -101,6 +104,8 @@ def study_tables(runs: pd.DataFrame, by_epsilon: bool) -> dict[str, tuple]:
         "multiplicity": (runs, KEYS, multiplicity_columns()),
         "fairness": (runs, KEYS, FAIRNESS),
     }
+    if set(VERDICT.values()) <= set(runs.columns):  # reports written before the verdict lack it
+        tables["verdict"] = (runs, KEYS, VERDICT)
     if by_epsilon:
         tables["epsilon"] = (epsilon_points(runs), [*KEYS, "curve.epsilon"], set_columns("curve"))
     return tables

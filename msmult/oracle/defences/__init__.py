@@ -5,6 +5,10 @@ probabilities, ``rng`` the API's seeded ``numpy.random.Generator`` (draw all ran
 so a defence is deterministic for a given API seed). The API applies its defences in order,
 before the output mode (probabilities / label / top-k), then checks and renormalises the rows.
 Configure them as a list of ``_target_`` entries in ``api.defences``.
+
+Optional extension: a defence with ``needs_inputs = True`` is called as
+``defence(proba, rng, x=x)`` with the queried rows ``x`` (n, ...) as well, e.g. to run a proxy
+model on them (``mad.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,20 @@ import numpy as np
 
 class Defence(Protocol):
     def __call__(self, proba: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
+
+
+def needs_inputs(defence: Defence) -> bool:
+    """True when ``defence`` asks for the queried rows (``needs_inputs = True``)."""
+    return bool(getattr(defence, "needs_inputs", False))
+
+
+def apply(
+    defence: Defence, proba: np.ndarray, rng: np.random.Generator, x: np.ndarray | None
+) -> np.ndarray:
+    """``defence``'s answer for ``proba``, handing it the queried rows ``x`` when it needs them."""
+    if needs_inputs(defence):
+        return defence(proba, rng, x=x)  # type: ignore[call-arg]
+    return defence(proba, rng)
 
 
 def describe(defence: Defence) -> dict:

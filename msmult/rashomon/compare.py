@@ -1,0 +1,82 @@
+"""``rashomon=compare``: several explorers on the same base surrogate, as ONE exploration.
+
+Each explorer runs on the same task; their candidates are stacked with an ``explorer`` column
+(row 0, the base surrogate every explorer returns first, once, labelled ``base``; the other
+explorers' copies of it are dropped) and a ``seconds`` column (the explorer's wall time divided
+by its candidates), so every output of a run still works and ``msmult.comparison`` can compare
+them. Not from a paper: it sets side by side the dropout sets of Hsu et al. (ICLR 2024) and the
+refits that Black et al. (FAccT 2022) and Cooper et al. (AAAI 2024) use as the reference.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from msmult.rashomon.dropout import KINDS, DropoutExplorer
+from msmult.rashomon.exploration import Exploration, ExplorationTask
+from msmult.rashomon.refit import BootstrapExplorer, RetrainExplorer
+from msmult.validation import choices
+
+EXPLORERS = ("dropout", "retrain", "bootstrap")
+
+
+class CompareExplorer:
+    """Runs ``explorers`` (any of dropout, retrain, bootstrap) on the same task; the dropout keys
+    are those of ``rashomon=dropout``, ``retrain_models`` / ``bootstrap_models`` the refitting
+    explorers' ``n_models``."""
+
+    name = "compare"
+
+    def __init__(
+        self,
+        explorers: Sequence[str] = EXPLORERS,
+        rates: Sequence[float] = (0.01, 0.05, 0.1),
+        draws_per_rate: int = 10,
+        kinds: Sequence[str] = KINDS,
+        models_per_pass: int = 32,
+        batch_rows: int = 8192,
+        retrain_models: int = 20,
+        bootstrap_models: int = 20,
+        seed: int = 0,
+    ) -> None:
+        names = choices("rashomon.explorers", explorers, EXPLORERS)
+        built = {
+            "dropout": lambda: DropoutExplorer(rates, draws_per_rate, kinds, models_per_pass,
+                                               batch_rows, seed),  # fmt: skip
+            "retrain": lambda: RetrainExplorer(retrain_models, seed),
+            "bootstrap": lambda: BootstrapExplorer(bootstrap_models, seed),
+        }
+        self.explorers = {name: built[name]() for name in dict.fromkeys(names)}
+
+    def explore(self, task: ExplorationTask) -> Exploration:
+        parts = []
+        for name, explorer in self.explorers.items():
+            began = time.perf_counter()
+            part = explorer.explore(task)
+            seconds = (time.perf_counter() - began) / len(part.losses)
+            parts.append((name, part, seconds))
+        return stack(parts, task)
+
+
+def stack(parts: list[tuple[str, Exploration, float]], task: ExplorationTask) -> Exploration:
+    """One exploration from (explorer name, its exploration, seconds per candidate): the first
+    explorer's row 0 as the shared base, then every explorer's rows 1..m-1 (row 0 is always
+    scored, so each part's scores after the first drop their first row too)."""
+    tables, losses, scored, scores = [], [], [], {name: [] for name in task.eval_sets}
+    for index, (name, part, seconds) in enumerate(parts):
+        keep = slice(0, None) if index == 0 else slice(1, None)
+        tables.append(part.candidates.iloc[keep].assign(explorer=name, seconds=seconds))
+        losses.append(part.losses[keep])
+        scored.append(part.scored_mask[keep])
+        for set_name in scores:
+            scores[set_name].append(part.scores[set_name][keep])
+    candidates = pd.concat(tables, ignore_index=True)
+    candidates.loc[0, "explorer"] = "base"
+    mask = np.concatenate(scored)
+    return Exploration(candidates, np.concatenate(losses),
+                       {k: np.concatenate(v) for k, v in scores.items()}, task.epsilon,
+                       task.epsilon_grid, scored=None if mask.all() else mask)  # fmt: skip

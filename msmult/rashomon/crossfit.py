@@ -1,0 +1,123 @@
+"""Which answers fit the base surrogate and which measure Rashomon membership
+(``fidelity_holdout_mode``): a held-out split, or cross-fitting so every answer trains it.
+
+``split`` (msmult 0.1): the base surrogate is fitted on the fit rows of ``steal``; a candidate's
+fidelity loss is its loss on the disjoint holdout rows.
+
+``crossfit`` (cross-fitting, Chernozhukov et al., "Double/debiased machine learning",
+Econometrics Journal 2018, applied to the membership test): the loss rows U are the unbiased
+sample ``steal`` provides (the whole transfer set for an attack with exchangeable rows, else its
+separate uniform pool draw). U is split, seeded, into ``fidelity_folds`` folds; fold model k is
+``new_surrogate(seed)`` fitted on every answer except fold k's rows. A candidate's loss is the
+row-weighted mean over folds of its fold-k counterpart's loss on fold k (the same perturbation
+applied to fold model k, so no row's loss comes from a model that saw that row); the base
+surrogate that the report describes, and every score on the evaluation sets, is fitted on ALL
+answers. Only explorers that declare ``crossfit = True`` (they read ``ExplorationTask.folds``)
+get it; any other explorer runs in ``split`` mode, and the report's ``holdout`` says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from msmult.attacks.stealing import SurrogateFactory, Theft
+from msmult.errors import MsmultError
+from msmult.rashomon.exploration import fidelity_loss
+from msmult.validation import choice, whole
+
+log = logging.getLogger("msmult")
+MODES = ("split", "crossfit")
+
+
+@dataclass(frozen=True)
+class HoldoutFold:
+    """One cross-fitting fold: ``surrogate`` was fitted on every answer except ``x``'s rows."""
+
+    surrogate: Any
+    x: np.ndarray
+    targets: np.ndarray
+
+
+@dataclass(frozen=True)
+class BaseFit:
+    """The base surrogate and the fields of ``ExplorationTask`` that depend on the mode."""
+
+    surrogate: Any
+    fit_x: np.ndarray
+    fit_targets: np.ndarray
+    holdout_x: np.ndarray
+    holdout_targets: np.ndarray
+    folds: tuple[HoldoutFold, ...]
+    source: str
+
+
+def out_of_fold_loss(
+    folds: tuple[HoldoutFold, ...], proba: Callable[[Any, np.ndarray], np.ndarray]
+) -> np.ndarray | float:
+    """Row-weighted mean over folds of ``fidelity_loss(proba(fold.surrogate, fold.x),
+    fold.targets)``: a candidate's cross-fitted loss when ``proba(model, x)`` applies the
+    candidate's perturbation to ``model`` ((n, c) for one candidate, (m, n, c) for m)."""
+    total = sum(len(fold.x) for fold in folds)
+    return sum(
+        len(fold.x) / total * fidelity_loss(proba(fold.surrogate, fold.x), fold.targets)
+        for fold in folds
+    )
+
+
+class FidelityHoldout:
+    """``fidelity_holdout_mode`` (split | crossfit) and ``fidelity_folds`` (K >= 2), resolved
+    against the explorer (``crossfit`` only for an explorer with ``crossfit = True``)."""
+
+    def __init__(self, mode: str, folds: int) -> None:
+        self.mode = choice("fidelity_holdout_mode", mode, MODES)
+        self.folds = whole("fidelity_folds", folds, 2, what=" (cross-fitting folds)",
+                           example="fidelity_folds=5")  # fmt: skip
+
+    def for_run(self, explorer: Any, **in_sample_readers: bool) -> FidelityHoldout:
+        """``split`` instead of ``crossfit`` when the explorer does not read folds or a run
+        feature that is on (``in_sample_readers``, name -> on) scores the base surrogate on the
+        holdout rows itself (e.g. epsilon calibration)."""
+        name = str(getattr(explorer, "name", type(explorer).__name__))
+        blockers = [k for k, on in in_sample_readers.items() if on]
+        blockers += [] if getattr(explorer, "crossfit", False) else [f"explorer {name}"]
+        if self.mode == "crossfit" and blockers:
+            log.warning("fidelity_holdout_mode=split for this run: %s read(s) no cross-fitting "
+                        "folds", ", ".join(blockers))  # fmt: skip
+            return FidelityHoldout("split", self.folds)
+        return self
+
+    def fit(
+        self, attack: Any, theft: Theft, new_surrogate: SurrogateFactory, seed: int
+    ) -> BaseFit:
+        """The base surrogate and its membership rows for this mode (see the module doc)."""
+        if self.mode == "split" or theft.fit.surrogate is not None:
+            surrogate = theft.base_surrogate(new_surrogate, seed)
+            return BaseFit(surrogate, theft.fit.x, theft.fit.targets, theft.holdout.x,
+                           theft.holdout.targets, (), theft.holdout_source)  # fmt: skip
+        x = np.concatenate([theft.fit.x, theft.holdout.x])
+        targets = np.concatenate([theft.fit.targets, theft.holdout.targets])
+        exchangeable = getattr(attack, "exchangeable_rows", False)
+        loss_rows = np.arange(0 if exchangeable else len(theft.fit.x), len(x))
+        if len(loss_rows) < self.folds:
+            raise MsmultError(
+                f"fidelity_folds={self.folds} is not allowed: the fidelity holdout has only "
+                f"{len(loss_rows)} rows to split into folds, e.g. fidelity_folds=2 or "
+                "fidelity_holdout_mode=split."
+            )
+        order = np.random.default_rng([seed, 3]).permutation(loss_rows)
+        folds = tuple(
+            HoldoutFold(new_surrogate(seed).fit(np.delete(x, rows, 0), np.delete(targets, rows, 0)),
+                        x[rows], targets[rows])
+            for rows in map(np.sort, np.array_split(order, self.folds))
+        )  # fmt: skip
+        where = "the transfer set" if exchangeable else "the uniform pool draw"
+        return BaseFit(
+            new_surrogate(seed).fit(x, targets), x, targets,
+            np.concatenate([f.x for f in folds]), np.concatenate([f.targets for f in folds]),
+            folds, f"{where}, {self.folds}-fold cross-fitted (base fitted on all answers)",
+        )  # fmt: skip

@@ -1,0 +1,113 @@
+"""Per-row results of explorers that search one test row at a time (adversarial weight
+perturbation): for each sampled row, the scores a different model reaches when pushed towards each
+class. They support per-row metrics only (no single set of models exists to compute ambiguity,
+discrepancy or fairness ranges over), so msmult reports them in a section of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from msmult.metrics import rashomon_capacity, viable_prediction_range
+
+
+@dataclass(frozen=True)
+class RowReach:
+    """``rows`` (r,): sampled test-row indices; ``epsilons`` (E,): sorted tolerances;
+    ``base`` (r, c): the base surrogate's scores on those rows; ``reached`` (E, r, c, c):
+    ``reached[e, i, k]`` is the score vector on row i of the model pushed towards class k, taken
+    at the last step whose fidelity loss stayed within base + ``epsilons[e]``; ``steps`` (r, c):
+    gradient steps taken per (row, class); ``epsilon``: the run's epsilon (one of ``epsilons``)."""
+
+    rows: np.ndarray
+    epsilons: np.ndarray
+    base: np.ndarray
+    reached: np.ndarray
+    steps: np.ndarray
+    epsilon: float
+
+    def models(self, index: int) -> np.ndarray:
+        """(c + 1, r, c) channel per row at ``epsilons[index]``: the base, then one model per
+        class."""
+        return np.concatenate([self.base[None], self.reached[index].transpose(1, 0, 2)])
+
+
+def row_metrics(
+    reach: RowReach, victim: np.ndarray, labels: np.ndarray, tol: float = 1e-9
+) -> tuple[dict, np.ndarray]:
+    """Per-row metrics on the sampled rows at the run's epsilon, the same along the epsilon grid,
+    and the (r,) Rashomon Capacity at the run's epsilon. ``victim`` / ``labels`` are the victim's
+    decisions and the true classes on every test row."""
+    points = [_measure(reach.models(i), reach, victim, labels, tol) for i in range(len(reach.epsilons))]
+    run = int(np.flatnonzero(np.isclose(reach.epsilons, reach.epsilon))[0])
+    curve = [{"epsilon": float(e), **{k: v for k, v in p[0].items()}}
+             for e, p in zip(reach.epsilons, points)]  # fmt: skip
+    summary = {
+        "rows": int(len(reach.rows)),
+        "epsilon": float(reach.epsilon),
+        **points[run][0],
+        "steps_mean": float(reach.steps.mean()),
+        "steps_max": int(reach.steps.max()),
+        "epsilon_curve": curve,
+    }
+    return summary, points[run][1]
+
+
+def _measure(
+    models: np.ndarray, reach: RowReach, victim: np.ndarray, labels: np.ndarray, tol: float
+) -> tuple[dict, np.ndarray]:
+    decisions = models.argmax(axis=2)
+    capacity = rashomon_capacity(models, tol)
+    return {
+        "rashomon_capacity_mean": float(capacity.mean()),
+        "rashomon_capacity_max": float(capacity.max()),
+        "viable_prediction_range_mean": float(
+            viable_prediction_range(models, labels[reach.rows]).mean()
+        ),
+        "flip_share": float((decisions != decisions[0]).any(axis=0).mean()),
+        "victim_disagreement_share": float(
+            (decisions != victim[reach.rows]).any(axis=0).mean()
+        ),
+    }, capacity
+
+
+PER_ROW_LABELS = {
+    "rashomon_capacity_mean": "Rashomon Capacity (mean over sampled rows, 2**C, 1 to c)",
+    "rashomon_capacity_max": "Rashomon Capacity (max over sampled rows, 2**C, 1 to c)",
+    "viable_prediction_range_mean": "viable prediction range (mean, true-class score, 0-1)",
+    "flip_share": "sampled rows whose decision can flip vs the base surrogate (share, 0-1)",
+    "victim_disagreement_share": "sampled rows where some reachable model disagrees with the "
+    "victim (share, 0-1)",
+}
+
+
+def with_per_row(
+    test: dict, exploration, victim_proba: np.ndarray, labels: np.ndarray, tol: float
+) -> dict:
+    """The test evaluation with a ``per_row`` entry (and the sampled rows' capacities as its
+    ``capacity``) when the exploration carries a ``RowReach``; unchanged otherwise."""
+    if getattr(exploration, "per_row", None) is None:
+        return test
+    summary, capacity = row_metrics(exploration.per_row, victim_proba.argmax(1), labels, tol)
+    return {**test, "per_row": summary, "capacity": capacity}
+
+
+def per_row_sections(test: dict) -> dict:
+    """report.json sections replacing the set-level multiplicity of a per-row exploration: the
+    set holds only the base surrogate, so no set-level number is reported."""
+    if "per_row" not in test:
+        return {}
+    note = ("per-row search: each sampled row has its own reachable models, so only per-row "
+            "metrics are reported (see per_row); set-level metrics do not apply")  # fmt: skip
+    return {"multiplicity": {"set_size": 1, "per_row_only": True, "note": note,
+                             "epsilon_curve": []}, "per_row": test["per_row"]}  # fmt: skip
+
+
+def per_row_lines(per_row: dict) -> list[tuple[str, str]]:
+    """(label, value) pairs of the per-row metrics at the run's epsilon, for report.md and the
+    console summary."""
+    pairs = [(label, f"{per_row[key]:.4f}") for key, label in PER_ROW_LABELS.items()]
+    steps = f"{per_row['steps_mean']:.1f} (max {per_row['steps_max']})"
+    return [("sampled test rows", str(per_row["rows"])), *pairs, ("gradient steps per row and class", steps)]

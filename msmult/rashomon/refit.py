@@ -1,0 +1,89 @@
+"""Explorers that refit the surrogate: the models a thief could have trained instead of the base.
+
+``RetrainExplorer`` refits on the same rows with other seeds (Black, Raghavan & Barocas, FAccT
+2022; Marx, Calmon & Ustun, ICML 2020 use retraining as the reference for multiplicity).
+``BootstrapExplorer`` refits each model on a bootstrap resample of the fit rows (same size, drawn
+with replacement, its own seed), so the thief's query draw varies without spending more budget
+(Cooper et al., AAAI 2024 use bootstrap resamples for self-consistency). Membership is the same
+fidelity-loss rule as for every explorer. Where msmult differs: row 0 is always the base surrogate
+itself and ``n_models`` counts it, so ``n_models - 1`` models are refitted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from msmult.progress import progress_bar
+from msmult.rashomon.exploration import Exploration, ExplorationTask, fidelity_loss
+from msmult.validation import whole
+
+
+def refit_seeds(seed: int, stream: int, count: int) -> list[int]:
+    """``count`` independent 32-bit seeds derived from the run's seed and a stream number."""
+    states = np.random.SeedSequence([seed, stream]).generate_state(count)
+    return [int(s) for s in states]
+
+
+def fit_refits(
+    task: ExplorationTask, count: int, seed: int, bootstrap: bool, label: str, stream: int = 0
+) -> tuple[list[Any], pd.DataFrame]:
+    """``count`` surrogates from ``task.new_surrogate``, each with its own seed (from ``seed`` and
+    ``stream``); with ``bootstrap`` each is fitted on a resample (with replacement, same size) of
+    the fit rows drawn from that seed. Returns the fitted models and one table row per model."""
+    seeds = refit_seeds(seed, stream, count)
+    models, rows = [], []
+    n = len(task.fit_x)
+    with progress_bar(f"refitting surrogates ({label})", count) as advance:
+        for model_seed in seeds:
+            rows_used = np.random.default_rng(model_seed).integers(0, n, n) if bootstrap else None
+            x = task.fit_x if rows_used is None else task.fit_x[rows_used]
+            targets = task.fit_targets if rows_used is None else task.fit_targets[rows_used]
+            models.append(task.new_surrogate(model_seed).fit(x, targets))
+            rows.append({"kind": label, "model_seed": model_seed,
+                         "distinct_rows": n if rows_used is None else len(np.unique(rows_used))})  # fmt: skip
+            advance(1)
+    return models, pd.DataFrame(rows)
+
+
+def refit_exploration(task: ExplorationTask, models: list[Any], table: pd.DataFrame) -> Exploration:
+    """The base surrogate (row 0) then ``models``: their fidelity losses and scores."""
+    everyone = [task.surrogate, *models]
+    base = pd.DataFrame([{"kind": "base", "model_seed": task.seed,
+                          "distinct_rows": len(task.fit_x)}])  # fmt: skip
+    losses = np.array([fidelity_loss(m.predict_proba(task.holdout_x), task.holdout_targets)
+                       for m in everyone])  # fmt: skip
+    scores = {name: np.stack([m.predict_proba(x) for m in everyone]).astype(np.float32)
+              for name, x in task.eval_sets.items()}  # fmt: skip
+    candidates = pd.concat([base, table], ignore_index=True)
+    return Exploration(candidates, losses, scores, task.epsilon, task.epsilon_grid)
+
+
+class RetrainExplorer:
+    """The base surrogate and ``n_models - 1`` surrogates refitted on the same rows with other
+    seeds (Black et al. 2022; Marx et al. 2020). Differs: ``n_models`` counts the base."""
+
+    name = "retrain"
+    bootstrap = False
+
+    def __init__(self, n_models: int = 20, seed: int = 0) -> None:
+        self.n_models = whole("rashomon.n_models", n_models, 2,
+                              what=" (models in the set, the base surrogate included)",
+                              example="rashomon.n_models=20")  # fmt: skip
+        self.seed = whole("seed", seed, 0)
+
+    def explore(self, task: ExplorationTask) -> Exploration:
+        models, table = fit_refits(task, self.n_models - 1, self.seed, self.bootstrap, self.name,
+                                   stream=int(self.bootstrap))  # fmt: skip
+        return refit_exploration(task, models, table)
+
+
+class BootstrapExplorer(RetrainExplorer):
+    """The base surrogate and ``n_models - 1`` surrogates each refitted on a bootstrap resample
+    of the fit rows with its own seed (Cooper et al., AAAI 2024). Differs: ``n_models`` counts
+    the base, which keeps the full fit rows."""
+
+    name = "bootstrap"
+    bootstrap = True

@@ -1,0 +1,104 @@
+"""Adversarial weight perturbation (rashomon=awp) and its per-row metrics."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+
+from msmult.errors import MsmultError
+from msmult.models.mlp import MLP
+from msmult.models.torch_classifier import TorchClassifier
+from msmult.rashomon import ExplorationTask
+from msmult.rashomon.awp import AwpExplorer
+from msmult.rashomon.per_row import RowReach, row_metrics
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread, as msmult runs (``threads=1``): many times faster on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def line_task(epsilon: float, grid: tuple[float, ...]) -> ExplorationTask:
+    """A 1-feature task: class 1 iff x > 0, soft targets; test rows at x = 0.05 (next to the
+    boundary) and x = 3 (far on the class-1 side)."""
+    x = np.linspace(-3, 3, 200, dtype=np.float32)[:, None]
+    p1 = 1 / (1 + np.exp(-4 * x[:, 0]))
+    targets = np.stack([1 - p1, p1], axis=1)
+    new = partial(TorchClassifier, partial(MLP, hidden=[8]), 2, epochs=100, batch_size=100,
+                  lr=1e-2)  # fmt: skip
+    surrogate = new(seed=0).fit(x, targets)
+    test = np.array([[0.05], [3.0]], np.float32)
+    return ExplorationTask(surrogate, lambda s: new(seed=s), x, targets, x, targets,
+                           {"test": test}, epsilon, grid)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def explored():
+    task = line_task(0.2, (0.0, 0.2))
+    return task, AwpExplorer(rows=2, steps=300, lr=1e-3).explore(task)
+
+
+def test_awp_holds_the_base_only_and_a_per_row_reach(explored):
+    task, exploration = explored
+    reach = exploration.per_row
+    assert len(exploration.losses) == 1 and exploration.scores["test"].shape == (1, 2, 2)
+    assert reach.reached.shape == (2, 2, 2, 2)  # epsilons x rows x pushed class x classes
+    assert np.allclose(reach.base, task.surrogate.predict_proba(task.eval_sets["test"]), atol=1e-6)
+
+
+def test_awp_flips_the_row_next_to_the_boundary_within_a_loose_tolerance(explored):
+    _, exploration = explored
+    reach = exploration.per_row
+    near = np.flatnonzero(reach.rows == 0)[0]
+    assert reach.base[near].argmax() == 1
+    # pushed towards class 0 at epsilon 0.2: the decision flips
+    assert reach.reached[1, near, 0].argmax() == 0
+
+
+def test_awp_cannot_flip_the_far_row_within_a_tight_tolerance(explored):
+    task = replace(explored[0], epsilon=0.0, epsilon_grid=(0.0, 0.01))
+    reach = AwpExplorer(rows=2, steps=300, lr=1e-3).explore(task).per_row
+    far = np.flatnonzero(reach.rows == 1)[0]
+    assert (reach.reached[:, far].argmax(-1) == 1).all()  # no model within 0.01 says class 0
+    summary, _ = row_metrics(reach, np.array([1, 1]), np.array([1, 1]))
+    assert summary["epsilon_curve"][1]["flip_share"] <= 0.5  # at most the near row flips
+
+
+def test_per_row_metrics_on_a_hand_example():
+    base = np.array([[0.8, 0.2], [0.6, 0.4]])
+    reached = np.array([[[[0.9, 0.1], [0.3, 0.7]], [[0.7, 0.3], [0.55, 0.45]]]])
+    reach = RowReach(np.array([0, 2]), np.array([0.02]), base, reached, np.ones((2, 2), int), 0.02)
+    labels = np.array([1, 0, 0])  # rows 0 and 2 are sampled
+    victim = np.array([0, 1, 1])
+    summary, capacity = row_metrics(reach, victim, labels)
+    # row 0: the model pushed to class 1 says class 1 (a flip); row 2: every model says class 0
+    assert summary["flip_share"] == 0.5
+    assert summary["victim_disagreement_share"] == 1.0  # victim says 0 then 1; models differ both
+    # true-class score ranges: row 0 {0.2, 0.1, 0.7} -> 0.6; row 2 {0.6, 0.7, 0.55} -> 0.15
+    assert summary["viable_prediction_range_mean"] == pytest.approx(0.375)
+    # row 0's capacity: the binary channel between Bernoulli(0.1) and Bernoulli(0.7), maximised
+    # over the input distribution by brute force
+    q = np.linspace(0, 1, 100001)[:, None]
+    h = lambda p: -(p * np.log2(p) + (1 - p) * np.log2(1 - p))  # noqa: E731
+    mix = q * 0.1 + (1 - q) * 0.7
+    best = (h(mix) - q * h(0.1) - (1 - q) * h(0.7)).max()
+    assert capacity[0] == pytest.approx(2**best, abs=1e-6)
+
+
+@pytest.mark.parametrize(("rows", "message"), [(0, "rashomon.rows=0"), (2.5, "rashomon.rows=2.5")])
+def test_awp_settings_are_checked(rows, message):
+    with pytest.raises(MsmultError, match=message.replace(".", r"\.")):
+        AwpExplorer(rows=rows)
+
+
+def test_awp_refuses_more_rows_than_the_test_split():
+    with pytest.raises(MsmultError, match=r"rashomon\.rows=300 .*the test split has 100"):
+        AwpExplorer(rows=300).check(100)

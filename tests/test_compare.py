@@ -1,0 +1,104 @@
+"""Comparing explorers: stacking their explorations, and the comparison table of a tiny
+synthetic exploration whose numbers are checked by hand."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from msmult.comparison import compare_explorers, covered, equal_size_ambiguity
+from msmult.errors import MsmultError
+from msmult.rashomon import Exploration, ExplorationTask
+from msmult.rashomon.compare import CompareExplorer, stack
+
+
+def part(kind, losses, value):
+    m = len(losses)
+    scores = np.full((m, 2, 2), 0.5, np.float32)
+    scores[1:, :, 1] = value  # row 0, the base, scores 0.5 in every part
+    return Exploration(pd.DataFrame({"kind": ["base"] + [kind] * (m - 1)}), np.array(losses),
+                       {"test": scores}, 0.1)  # fmt: skip
+
+
+def test_stack_keeps_one_base_row_and_labels_every_candidate_with_its_explorer():
+    task = ExplorationTask(None, None, np.zeros((2, 1)), np.full((2, 2), 0.5), np.zeros((2, 1)),
+                           np.full((2, 2), 0.5), {"test": np.zeros((2, 1))}, 0.1)  # fmt: skip
+    joined = stack([("dropout", part("bernoulli", [1.0, 1.05, 1.3], 0.6), 0.5),
+                    ("retrain", part("retrain", [1.0, 1.02], 0.7), 2.0)], task)  # fmt: skip
+    assert joined.candidates["explorer"].tolist() == ["base", "dropout", "dropout", "retrain"]
+    assert joined.candidates["seconds"].tolist() == [0.5, 0.5, 0.5, 2.0]
+    np.testing.assert_allclose(joined.losses, [1.0, 1.05, 1.3, 1.02])
+    np.testing.assert_allclose(joined.scores["test"][:, 0, 1], [0.5, 0.6, 0.6, 0.7])
+    assert joined.in_set.tolist() == [True, True, False, True]
+    assert joined.scored is None
+
+
+def test_compare_refuses_an_unknown_explorer_by_name():
+    with pytest.raises(MsmultError, match="rashomon.explorers"):
+        CompareExplorer(explorers=["dropout", "nosuch"])
+
+
+def test_covered_share_of_a_reference_range():
+    assert covered((0.1, 0.2), (0.0, 0.15)) == pytest.approx(0.5)
+    assert covered((0.1, 0.2), (0.05, 0.3)) == pytest.approx(1.0)
+    assert covered((0.1, 0.2), (0.3, 0.4)) == 0.0
+    assert covered((0.1, 0.1), (0.0, 0.2)) == 1.0  # a one-point reference inside
+    assert covered((0.1, 0.1), (0.2, 0.3)) == 0.0
+
+
+def test_equal_size_ambiguity_is_exact_at_full_size_and_a_mean_below_it():
+    # three models, four rows: each model flips a different single row
+    flips = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], bool)
+    assert equal_size_ambiguity(flips, 3) == pytest.approx(0.75)
+    # any two of the three flip two distinct rows: ambiguity 0.5 whatever the draw
+    assert equal_size_ambiguity(flips, 2) == pytest.approx(0.5)
+    assert equal_size_ambiguity(flips, 1) == pytest.approx(0.25)
+
+
+def synthetic_table():
+    """Base, two dropout members (one far less faithful), one dropout non-member, two retrained
+    members. Decisions on 4 rows; the victim's are all 0."""
+    table = pd.DataFrame({
+        "explorer": ["base", "dropout", "dropout", "dropout", "retrain", "retrain"],
+        "seconds": [0.1, 0.1, 0.1, 0.1, 2.0, 2.0],
+        "in_set": [True, True, True, False, True, True],
+        "fidelity": [1.0, 0.75, 0.5, 0.0, 1.0, 0.75],
+        "demographic_parity_difference": [0.10, 0.05, 0.30, 0.9, 0.12, 0.40],
+        "equalized_odds_difference": [0.2, 0.2, 0.2, 0.9, 0.2, 0.2],
+        "equal_opportunity_difference": [0.1, 0.0, 0.2, 0.9, 0.15, 0.2],
+    })  # fmt: skip
+    decisions = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1],
+                          [0, 0, 0, 0], [0, 0, 0, 1]])  # fmt: skip
+    return table, decisions[table["in_set"].to_numpy()]
+
+
+def test_comparison_table_and_coverage_lines_by_hand():
+    table, member_decisions = synthetic_table()
+    result = compare_explorers(table, member_decisions, np.zeros(4, int))
+    rows = {row["explorer"]: row for row in result["table"]}
+    dropout, retrain = rows["dropout"], rows["retrain"]
+    assert (dropout["models"], dropout["members"]) == (4, 3)  # base + 3 tried, base + 2 in
+    assert (retrain["models"], retrain["members"]) == (3, 3)
+    assert dropout["seconds_per_candidate"] == pytest.approx(0.1)
+    assert retrain["seconds_per_candidate"] == pytest.approx(2.0)
+    assert (dropout["fidelity_min"], dropout["fidelity_max"]) == (0.5, 1.0)
+    # dropout members flip rows {0} and {0, 1}: ambiguity 2/4, discrepancy 2/4
+    assert (dropout["ambiguity_vs_victim"], dropout["discrepancy_vs_victim"]) == (0.5, 0.5)
+    assert (retrain["ambiguity_vs_victim"], retrain["discrepancy_vs_victim"]) == (0.25, 0.25)
+    assert result["equal_size"] == 3  # both have 3 members: equal-size ambiguity is exact
+    assert dropout["ambiguity_equal_size"] == 0.5
+    dp = "demographic_parity_difference"
+    assert (dropout[f"{dp}_min"], dropout[f"{dp}_max"]) == (0.05, 0.30)
+    [line] = result["coverage"]
+    assert (line["explorer"], line["reference"]) == ("dropout", "retrain")
+    # retrain's range [0.10, 0.40] (the base included), dropout's [0.05, 0.30]: 0.2 of 0.3
+    assert line[f"{dp}_covered"] == pytest.approx(2 / 3)
+    # retrain equal opportunity [0.1, 0.2] inside dropout's [0.0, 0.2]; equalized odds a point
+    assert line["equal_opportunity_difference_covered"] == pytest.approx(1.0)
+    assert line["equalized_odds_difference_covered"] == 1.0
+    # worst retrained fidelity 0.75: dropout members 1.0 and 0.75 reach it, 0.5 does not
+    assert line["fidelity_at_least_worst"] == pytest.approx(2 / 3)
+
+
+def test_no_comparison_without_an_explorer_column():
+    table, decisions = synthetic_table()
+    assert compare_explorers(table.drop(columns="explorer"), decisions, np.zeros(4, int)) is None

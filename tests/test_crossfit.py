@@ -1,0 +1,126 @@
+"""Cross-fitted fidelity holdout: the base surrogate sees every answer, membership losses stay
+out-of-sample (each row's loss comes from a fold model that never saw it)."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from msmult.attacks import Theft, TransferSet
+from msmult.errors import MsmultError
+from msmult.models.mlp import MLP
+from msmult.models.torch_classifier import TorchClassifier
+from msmult.rashomon.crossfit import FidelityHoldout, out_of_fold_loss
+from msmult.rashomon.dropout import DropoutExplorer
+from msmult.rashomon.exploration import ExplorationTask, fidelity_loss
+
+
+class Memoriser:
+    """Answers a row it was fitted on with that row's target, any other row with 1/2 - 1/2."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seen: dict[float, np.ndarray] = {}
+
+    def fit(self, x, targets):
+        self.seen = {float(row[0]): t for row, t in zip(x, targets)}
+        return self
+
+    def predict_proba(self, x):
+        return np.array([self.seen.get(float(row[0]), np.full(2, 0.5)) for row in x])
+
+
+class Exchangeable:
+    exchangeable_rows = True
+
+
+class Adaptive:
+    exchangeable_rows = False
+
+
+def theft(n_fit: int, n_holdout: int) -> Theft:
+    x = np.arange(n_fit + n_holdout, dtype=np.float32)[:, None]
+    targets = np.eye(2, dtype=np.float32)[np.arange(len(x)) % 2]
+    n = len(x)
+    return Theft(TransferSet(x[:n_fit], targets[:n_fit], n, "t"),
+                 TransferSet(x[n_fit:], targets[n_fit:], n, "t"), "share", n)  # fmt: skip
+
+
+def memoriser_proba(model, x):
+    return model.predict_proba(x)
+
+
+def test_crossfit_fits_the_base_on_every_answer_and_measures_losses_out_of_fold():
+    base = FidelityHoldout("crossfit", 5).fit(Exchangeable(), theft(8, 2), Memoriser, seed=0)
+    assert len(base.fit_x) == 10 and len(base.surrogate.seen) == 10  # the base saw every answer
+    # in-sample, the memoriser is perfect (loss 0): the split would call it a perfect fit
+    assert fidelity_loss(base.surrogate.predict_proba(base.holdout_x), base.holdout_targets) == 0
+    # out-of-fold, it knows nothing: 1/2 - 1/2 on one-hot answers costs exactly log 2
+    assert out_of_fold_loss(base.folds, memoriser_proba) == pytest.approx(math.log(2))
+    fold_rows = np.concatenate([f.x[:, 0] for f in base.folds])
+    assert sorted(fold_rows) == list(range(10)) and len(base.folds) == 5  # a partition
+    for fold in base.folds:
+        assert not set(fold.x[:, 0]) & set(fold.surrogate.seen)  # never saw its own rows
+        assert len(fold.surrogate.seen) == 8
+
+
+def test_an_adaptive_attack_cross_fits_only_its_uniform_holdout_draw():
+    base = FidelityHoldout("crossfit", 2).fit(Adaptive(), theft(6, 4), Memoriser, seed=0)
+    assert sorted(base.holdout_x[:, 0]) == [6, 7, 8, 9]  # the uniform draw, not the attack's
+    for fold in base.folds:
+        assert set(range(6)) <= set(fold.surrogate.seen) and len(fold.surrogate.seen) == 8
+
+
+def test_split_mode_keeps_the_fit_and_holdout_rows_apart():
+    base = FidelityHoldout("split", 5).fit(Exchangeable(), theft(8, 2), Memoriser, seed=0)
+    assert base.folds == () and len(base.surrogate.seen) == 8 and len(base.holdout_x) == 2
+    assert not set(base.holdout_x[:, 0]) & set(base.surrogate.seen)
+
+
+class Unaware:
+    name = "unaware"
+
+
+def test_crossfit_falls_back_to_split_for_anything_that_reads_the_holdout_in_sample():
+    plan = FidelityHoldout("crossfit", 5)
+    assert plan.for_run(Unaware()).mode == "split"
+    assert plan.for_run(DropoutExplorer([0.1], 1), calibration=True).mode == "split"
+    assert plan.for_run(DropoutExplorer([0.1], 1), calibration=False).mode == "crossfit"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("holdout", 5), "fidelity_holdout_mode='holdout'"),
+    (("crossfit", 1), "fidelity_folds=1"),
+])  # fmt: skip
+def test_bad_holdout_settings_are_refused(args, message):
+    with pytest.raises(MsmultError, match=re.escape(message)):
+        FidelityHoldout(*args)
+
+
+def test_more_folds_than_holdout_rows_is_refused():
+    with pytest.raises(MsmultError, match="fidelity_folds=5"):
+        FidelityHoldout("crossfit", 5).fit(Adaptive(), theft(6, 3), Memoriser, seed=0)
+
+
+def memorising_mlp(seed: int) -> TorchClassifier:
+    module = lambda **shape: MLP(hidden=(64, 64), **shape)  # noqa: E731
+    return TorchClassifier(module, 2, epochs=300, batch_size=64, lr=1e-2, seed=seed)
+
+
+def test_dropout_membership_losses_are_out_of_sample_under_crossfit():
+    """Random labels: an MLP that memorises its rows has ~0 loss on them, a high loss elsewhere.
+    Dropout's base loss (row 0) must be the high, out-of-fold one."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4)).astype(np.float32)
+    targets = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 40)]
+    stolen = Theft(TransferSet(x[:30], targets[:30], 40, "t"),
+                   TransferSet(x[30:], targets[30:], 40, "t"), "share", 40)  # fmt: skip
+    base = FidelityHoldout("crossfit", 2).fit(Exchangeable(), stolen, memorising_mlp, seed=0)
+    task = ExplorationTask(base.surrogate, memorising_mlp, base.fit_x, base.fit_targets,
+                           base.holdout_x, base.holdout_targets, {"test": x[:3]}, 0.05,
+                           folds=base.folds)  # fmt: skip
+    in_sample = fidelity_loss(base.surrogate.predict_proba(base.holdout_x), base.holdout_targets)
+    losses = DropoutExplorer([0.05], 2, ["bernoulli"]).explore(task).losses
+    assert in_sample < 0.05 and losses[0] > 0.7  # memorised rows vs rows it never saw
+    expected = out_of_fold_loss(base.folds, lambda model, rows: model.predict_proba(rows))
+    assert losses[0] == pytest.approx(expected, rel=1e-5)

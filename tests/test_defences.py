@@ -1,0 +1,189 @@
+"""API defences on hand-computed vectors, and the defender's side of a run."""
+
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from msmult.errors import MsmultError
+from msmult.models.mlp import MLP
+from msmult.oracle import PredictionAPI
+from msmult.oracle.defences.gaussian_noise import GaussianNoise
+from msmult.oracle.defences.mad import MAD, angular_deviation, best_vertex, line_search
+from msmult.oracle.defences.reverse_sigmoid import ReverseSigmoid
+from msmult.oracle.defences.rounding import Rounding
+from msmult.oracle.defender import defender_side, served_quality
+
+RNG = np.random.default_rng(0)
+
+
+class Table:
+    """A victim answering fixed probability rows, chosen by the first feature."""
+
+    def __init__(self, rows: list[list[float]]) -> None:
+        self.rows = np.array(rows)
+        self.n_classes = self.rows.shape[1]
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return self.rows[x[:, 0].astype(int)]
+
+
+def test_reverse_sigmoid_matches_hand_values():
+    # gamma=1: sigmoid(logit(p)) = p, so p - beta * (p - 0.5); beta=0.5: 0.9 -> 0.7, 0.1 -> 0.3
+    np.testing.assert_allclose(ReverseSigmoid(0.5, 1.0)(np.array([[0.9, 0.1]]), RNG), [[0.7, 0.3]])
+    # gamma=2, p=0.75: sigmoid(2 ln 3) = 0.9 -> 0.75 - 0.4 = 0.35; 0.25 -> 0.25 + 0.4 = 0.65
+    np.testing.assert_allclose(ReverseSigmoid(1.0, 2.0)(np.array([[0.75, 0.25]]), RNG),
+                               [[0.35, 0.65]])  # fmt: skip
+    # beta=1, gamma=1: every score lands on 0.5; a certain 0/1 answer stays finite
+    out = ReverseSigmoid(1.0, 1.0)(np.array([[1.0, 0.0], [0.8, 0.2]]), RNG)
+    np.testing.assert_allclose(out, [[0.5, 0.5], [0.5, 0.5]], atol=1e-8)
+
+
+def test_reverse_sigmoid_clips_negative_scores_and_the_api_renormalises():
+    # beta=3, gamma=2 on [0.75, 0.25]: 0.75 - 1.2 < 0 -> 0; 0.25 + 1.2 -> clipped to 1
+    api = PredictionAPI(Table([[0.75, 0.25]]), budget=5, defences=[ReverseSigmoid(3.0, 2.0)])
+    np.testing.assert_allclose(api.query(np.zeros((1, 1))), [[0.0, 1.0]])
+
+
+def test_gaussian_noise_is_reproducible_per_seed_clipped_and_renormalised():
+    proba = np.tile([0.7, 0.2, 0.1], (50, 1))
+    noise = GaussianNoise(0.2)
+    first = noise(proba, np.random.default_rng(3))
+    np.testing.assert_array_equal(first, noise(proba, np.random.default_rng(3)))
+    assert not np.allclose(first, noise(proba, np.random.default_rng(4)))
+    z = np.random.default_rng(3).normal(0.0, 0.2, size=proba.shape)
+    expected = np.clip(proba + z, 0, None)
+    np.testing.assert_allclose(first, expected / expected.sum(axis=1, keepdims=True))
+    assert (first == 0).any() and (first >= 0).all()
+    np.testing.assert_allclose(first.sum(axis=1), 1.0)
+
+
+class Shift:
+    """A stand-in generator whose normal draws are all ``value``."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def normal(self, loc: float, scale: float, size: tuple[int, ...]) -> np.ndarray:
+        return np.full(size, self.value)
+
+
+def test_gaussian_noise_answers_uniform_when_every_score_falls_below_zero():
+    out = GaussianNoise(1.0)(np.array([[0.6, 0.4], [0.9, 0.1]]), Shift(-0.7))
+    np.testing.assert_allclose(out, [[0.5, 0.5], [1.0, 0.0]])
+
+
+def test_rounding_matches_hand_values():
+    np.testing.assert_allclose(Rounding(1)(np.array([[0.333, 0.667]]), RNG), [[0.3, 0.7]])
+
+
+@pytest.mark.parametrize(
+    ("build", "key"),
+    [(lambda: GaussianNoise(-0.1), "scale=-0.1"),
+     (lambda: MAD(partial(MLP, hidden=[4]), epsilon=-0.5), "epsilon=-0.5"),
+     (lambda: MAD(partial(MLP, hidden=[4]), argmax_preserving="yes"), "argmax_preserving='yes'"),
+     (lambda: ReverseSigmoid(beta=0), "beta=0"), (lambda: Rounding(-1), "decimals=-1")],
+)  # fmt: skip
+def test_bad_defence_parameters_are_refused(build, key):
+    with pytest.raises(MsmultError, match=key):
+        build()
+
+
+# MAD: proxy softmax s = [0.2, 0.3, 0.5], answer y = [0.6, 0.3, 0.1], so s - y = [-0.4, 0, 0.4].
+S, Y = np.array([[0.2, 0.3, 0.5]]), np.array([[0.6, 0.3, 0.1]])
+
+
+def test_mad_picks_the_vertex_with_the_largest_angular_deviation():
+    # cos(s - e_k, s - y) = 0.928, 0.240, -0.803: vertex e_2 (objective 2 - 2 * -0.803)
+    np.testing.assert_allclose(best_vertex(S, Y, False), [[0, 0, 1]])
+    np.testing.assert_allclose(angular_deviation(S, np.eye(3)[2], Y), [2 + 2 * 0.80296], atol=1e-4)
+    # L1 budget 0.4 on the way to e_2 (distance 1.8): alpha = 2/9
+    np.testing.assert_allclose(line_search(Y, np.array([[0.0, 0, 1]]), 0.4),
+                               [[0.6 * 7 / 9, 0.3 * 7 / 9, 0.3]], atol=1e-6)  # fmt: skip
+
+
+def test_mad_argmax_preserving_searches_only_sets_holding_the_top_class():
+    # sets {0}, {0,1}, {0,2}, {0,1,2}: cos 0.928, 0.918, 0.5, 0.98 -> uniform over {0, 2}
+    np.testing.assert_allclose(best_vertex(S, Y, True), [[0.5, 0, 0.5]], atol=1e-5)
+    # distance 0.8 to [0.5, 0, 0.5], budget 0.4: half-way
+    np.testing.assert_allclose(line_search(Y, np.array([[0.5, 0, 0.5]]), 0.4),
+                               [[0.55, 0.15, 0.3]], atol=1e-6)  # fmt: skip
+
+
+class FixedProxy(nn.Module):
+    """A 'proxy' whose softmax is ``S`` on every row."""
+
+    def __init__(self, input_shape, n_classes) -> None:
+        super().__init__()
+        self.logits = nn.Parameter(torch.log(torch.tensor(S[0])), requires_grad=False)
+
+    def forward(self, x):
+        return self.logits.expand(len(x), -1)
+
+
+def test_mad_through_the_api_keeps_the_l1_budget_and_the_top1_label_when_asked():
+    victim = Table(np.random.default_rng(1).dirichlet(np.ones(4), size=40).tolist())
+    x = np.arange(40.0)[:, None]
+    for preserving in (False, True):
+        mad = MAD(partial(MLP, hidden=[8]), epsilon=0.3, argmax_preserving=preserving)
+        served = PredictionAPI(victim, budget=40, defences=[mad], seed=5).query(x)
+        distance = np.abs(served - victim.rows).sum(axis=1)
+        assert distance.max() <= 0.3 + 1e-9 and distance.mean() > 0.29
+        kept = (served.argmax(axis=1) == victim.rows.argmax(axis=1)).all()
+        assert kept if preserving else True
+    api = PredictionAPI(Table([[0.6, 0.3, 0.1]]), budget=5, defences=[MAD(FixedProxy, 0.4)])
+    np.testing.assert_allclose(api.query(np.zeros((1, 1))), [[0.6 * 7 / 9, 0.3 * 7 / 9, 0.3]],
+                               atol=1e-6)  # fmt: skip
+
+
+def test_mad_increases_the_angular_deviation_of_a_tiny_proxys_gradient():
+    """Against autograd: G's rows are d NLL_k / d (last-layer weights) of a random MLP."""
+    x = np.random.default_rng(2).normal(size=(3, 5))
+    truth = np.random.default_rng(3).dirichlet(np.ones(3), size=3)
+    mad = MAD(partial(MLP, hidden=[4]), epsilon=0.5)
+    served = mad(truth, np.random.default_rng(0), x=x)
+    model = mad._model
+    head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    for row in range(3):
+        nll = -torch.log_softmax(model(torch.tensor(x[row : row + 1]).float()), dim=1)[0]
+        g = np.stack([torch.autograd.grad(nll[k], head.weight, retain_graph=True)[0]
+                      .flatten().numpy() for k in range(3)]).astype(np.float64)  # fmt: skip
+        u, v = g.T @ served[row], g.T @ truth[row]
+        deviation = np.sum((u / np.linalg.norm(u) - v / np.linalg.norm(v)) ** 2)
+        assert deviation > 0.01  # the unperturbed answer has deviation 0
+        proxy = mad.proxy_proba(x[row : row + 1], 3, np.random.default_rng(0))
+        np.testing.assert_allclose(angular_deviation(proxy, served[row], truth[row]), deviation,
+                                   rtol=1e-4)  # fmt: skip
+
+
+def test_mad_is_deterministic_for_a_seed():
+    victim = Table(np.random.default_rng(1).dirichlet(np.ones(3), size=10).tolist())
+    x = np.arange(10.0)[:, None]
+    answers = [PredictionAPI(victim, budget=10, seed=seed,
+                             defences=[MAD(partial(MLP, hidden=[8]))]).query(x)
+               for seed in (7, 7, 8)]  # fmt: skip
+    np.testing.assert_array_equal(answers[0], answers[1])
+    assert not np.allclose(answers[0], answers[2])
+
+
+def test_served_quality_on_a_hand_example():
+    truth = np.array([[0.8, 0.2], [0.4, 0.6], [0.3, 0.7]])
+    served = np.array([[0.6, 0.4], [0.6, 0.4], [0.3, 0.7]])
+    got = served_quality(served, truth, y_true=np.array([0, 0, 0]))
+    assert got == pytest.approx({"accuracy": 2 / 3, "top1_changed": 1 / 3, "mean_l1": 0.8 / 3})
+
+
+def test_defender_side_serves_labels_outside_the_budget_without_touching_the_attackers_rng():
+    victim = Table([[0.8, 0.2], [0.4, 0.6]])
+    x = np.array([[0.0], [1.0]])
+    api = PredictionAPI(victim, budget=2, mode="label")
+    got = defender_side(api, victim.rows, x, np.array([0, 0]), seed=0)
+    # one-hot answers [1, 0], [0, 1]: accuracy 1/2, no label changed, L1 (0.4 + 0.8) / 2
+    assert got == pytest.approx({"accuracy": 0.5, "top1_changed": 0.0, "mean_l1": 0.6, "rows": 2})
+    assert api.queries_used == 0
+    noisy = [PredictionAPI(victim, budget=2, defences=[GaussianNoise(0.3)], seed=1)
+             for _ in range(2)]  # fmt: skip
+    defender_side(noisy[0], victim.rows, x, np.array([0, 0]), seed=1)
+    np.testing.assert_array_equal(noisy[0].query(x), noisy[1].query(x))

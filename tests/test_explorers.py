@@ -1,0 +1,127 @@
+"""Retrain and bootstrap explorers, and rashomon.epsilon=auto, on a tiny task whose surrogate
+predicts a constant: the mean of the targets it was fitted on, plus an offset set by its seed.
+
+On the balanced holdout a constant p costs -(ln p + ln(1 - p)) / 2 nats: 0.7254 for the base's
+3/8, 0.7584 for 3/8 + 0.3 (out at epsilon 0.02) and more for 0.95 (out)."""
+
+import numpy as np
+import pytest
+
+from msmult.errors import MsmultError
+from msmult.rashomon import ExplorationTask, fidelity_loss
+from msmult.rashomon.calibration import calibrate_epsilon, check_calibration, with_epsilon
+from msmult.rashomon.exploration import explorer_settings
+from msmult.rashomon.refit import BootstrapExplorer, RetrainExplorer, refit_seeds
+
+
+class Constant:
+    """P(class 1) = mean of the fitted targets' class-1 share + 0.3 * (seed % 3), at most 0.95."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def fit(self, x, targets):
+        self.p = min(0.95, targets[:, 1].mean() + 0.3 * (self.seed % 3))
+        return self
+
+    def predict_proba(self, x):
+        return np.tile([1 - self.p, self.p], (len(x), 1))
+
+
+FIT_P = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0])  # class-1 share 3/8
+HOLDOUT_P = np.array([0.0, 1.0, 0.0, 1.0])  # class-1 share 1/2
+
+
+def two_class(p):
+    return np.stack([1 - p, p], axis=1)
+
+
+def task(epsilon=0.02, base_seed=0):
+    x = np.arange(8.0)[:, None]
+    targets = two_class(FIT_P)
+    base = Constant(base_seed).fit(x, targets)
+    return ExplorationTask(base, Constant, x, targets, np.zeros((4, 1)), two_class(HOLDOUT_P),
+                           {"test": np.zeros((3, 1))}, epsilon, (), seed=7)  # fmt: skip
+
+
+def loss_of(p):
+    """Cross-entropy of a constant P(class 1) = p against the holdout (half of each class)."""
+    return -(np.log(1 - p) + np.log(p)) / 2
+
+
+def test_retrain_refits_on_the_same_rows_and_applies_the_membership_rule():
+    exploration = RetrainExplorer(n_models=6, seed=7).explore(task())
+    seeds = refit_seeds(7, 0, 5)
+    expected_p = [3 / 8] + [min(0.95, 3 / 8 + 0.3 * (s % 3)) for s in seeds]
+    assert exploration.candidates["kind"].tolist() == ["base"] + ["retrain"] * 5
+    assert exploration.candidates["model_seed"].tolist()[1:] == seeds
+    np.testing.assert_allclose(exploration.losses, [loss_of(p) for p in expected_p], rtol=1e-9)
+    assert loss_of(3 / 8) == pytest.approx(0.7254, abs=1e-4)
+    assert loss_of(3 / 8 + 0.3) == pytest.approx(0.7584, abs=1e-4)  # 0.033 over: out
+    expected_in = [p == 3 / 8 for p in expected_p]  # only an offset of 0 stays within 0.02
+    assert True in expected_in[1:] and False in expected_in  # the seeds give both cases
+    assert exploration.in_set.tolist() == expected_in
+    np.testing.assert_allclose(exploration.scores["test"][:, 0, 1], expected_p, rtol=1e-6)
+
+
+def test_bootstrap_fits_each_model_on_a_same_size_resample_drawn_from_its_seed():
+    exploration = BootstrapExplorer(n_models=5, seed=7).explore(task())
+    seeds = refit_seeds(7, 1, 4)
+    rows = [np.random.default_rng(s).integers(0, 8, 8) for s in seeds]
+    expected_p = [3 / 8] + [min(0.95, FIT_P[r].mean() + 0.3 * (s % 3)) for r, s in zip(rows, seeds)]
+    np.testing.assert_allclose(exploration.scores["test"][:, 0, 1], expected_p, rtol=1e-6)
+    assert exploration.candidates["distinct_rows"].tolist() == [8] + [len(set(r)) for r in rows]
+    base = exploration.losses[0]
+    assert exploration.in_set.tolist() == [loss <= base + 0.02 for loss in exploration.losses]
+
+
+def test_refits_are_reproducible_and_differ_between_retrain_and_bootstrap():
+    first = BootstrapExplorer(n_models=4, seed=3).explore(task())
+    again = BootstrapExplorer(n_models=4, seed=3).explore(task())
+    np.testing.assert_array_equal(first.losses, again.losses)
+    assert first.candidates.equals(again.candidates)
+    retrain = RetrainExplorer(n_models=4, seed=3).explore(task())
+    assert retrain.candidates["model_seed"].tolist()[1:] != first.candidates["model_seed"].tolist()[1:]
+
+
+@pytest.mark.parametrize("n_models", [1, 0, 2.5, "x"])
+def test_fewer_than_two_models_are_refused_by_name(n_models):
+    with pytest.raises(MsmultError, match=rf"rashomon.n_models={n_models!r} is not allowed"):
+        RetrainExplorer(n_models=n_models)
+
+
+def test_auto_epsilon_is_the_largest_excess_loss_of_the_bootstrap_refits():
+    base_task = task(epsilon=0.0)
+    epsilon, how = calibrate_epsilon(base_task, 4)
+    seeds = refit_seeds(7, 2, 4)
+    ps = [min(0.95, FIT_P[np.random.default_rng(s).integers(0, 8, 8)].mean() + 0.3 * (s % 3))
+          for s in seeds]  # fmt: skip
+    excess = [loss_of(p) - loss_of(3 / 8) for p in ps]
+    assert epsilon == pytest.approx(max(0.0, max(excess)), rel=1e-9)
+    assert how["excess_losses"] == pytest.approx(excess, rel=1e-9)
+    assert (how["source"], how["models"]) == ("auto", 4)
+    calibrated, _ = with_epsilon(base_task, "auto", 4)
+    assert calibrated.epsilon == pytest.approx(epsilon)
+    assert with_epsilon(base_task, 0.05, 4) == (base_task, {"source": "config"})
+
+
+def test_auto_epsilon_is_zero_when_no_refit_is_worse_than_the_base():
+    # a base that predicts 0.99 is worse on a balanced holdout than every refit (at most 0.95)
+    worse_base = task(epsilon=0.0)
+    worse_base.surrogate.p = 0.99
+    epsilon, how = calibrate_epsilon(worse_base, 3)
+    assert max(how["excess_losses"]) < 0
+    assert epsilon == 0.0
+    assert fidelity_loss(worse_base.surrogate.predict_proba(np.zeros((4, 1))),
+                         two_class(HOLDOUT_P)) == pytest.approx(loss_of(0.99))  # fmt: skip
+
+
+def test_auto_is_accepted_only_where_calibration_resolves_it():
+    ExplorationTask.check_epsilons("auto", [], allow_auto=True)
+    with pytest.raises(MsmultError, match="rashomon.epsilon='auto'"):
+        ExplorationTask.check_epsilons("auto", [])
+    with pytest.raises(MsmultError, match="rashomon.calibration_models=1 is not allowed"):
+        check_calibration("auto", 1)
+    assert check_calibration(0.02, 1) == 0  # ignored for a number
+    settings, epsilon, _ = explorer_settings({"epsilon": "auto", "calibration_models": 5, "n": 2})
+    assert (settings, epsilon) == ({"n": 2}, "auto")

@@ -1,0 +1,74 @@
+"""The equivalence verdict: Wilson intervals checked by hand, and which members pass."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from msmult.errors import MsmultError
+from msmult.metrics.verdict import Verdict, sentence, wilson_interval
+
+
+def test_wilson_interval_matches_the_hand_computed_formula():
+    # 0 of 10: centre = (z^2/20) / (1 + z^2/10), half = z/(1 + z^2/10) * sqrt(z^2/400), so the
+    # lower end is 0 and the upper end (z^2/10) / (1 + z^2/10) = 3.8415/13.8415 = 0.27753.
+    z2 = 1.959963984540054**2
+    assert wilson_interval(0, 10) == pytest.approx((0.0, (z2 / 10) / (1 + z2 / 10)), abs=1e-12)
+    assert wilson_interval(0, 10)[1] == pytest.approx(0.2775, abs=1e-4)
+    # 8 of 10: the textbook values 0.4902 .. 0.9433 (centre 0.7167, half 0.2266).
+    low, high = wilson_interval(8, 10)
+    centre = (0.8 + z2 / 20) / (1 + z2 / 10)
+    half = math.sqrt(z2) / (1 + z2 / 10) * math.sqrt(0.8 * 0.2 / 10 + z2 / 400)
+    assert (low, high) == pytest.approx((centre - half, centre + half), abs=1e-12)
+    assert (low, high) == pytest.approx((0.4902, 0.9433), abs=1e-4)
+    # symmetric around one half, and 10 of 10 mirrors 0 of 10
+    assert wilson_interval(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson_interval(10, 10) == pytest.approx((1 - 0.27753, 1.0), abs=1e-4)
+
+
+VICTIM = {"accuracy": 0.85, "fairness": {"demographic_parity_difference": 0.20,
+                                         "equalized_odds_difference": 0.10,
+                                         "equal_opportunity_difference": 0.08}}  # fmt: skip
+
+
+def member_table():
+    # row 0 passes; 1 accuracy off by 0.02; 2 a gap off by 0.03; 3 agreement 0.97;
+    # 4 would pass but is not a member; 5 passes (differences just inside the tolerances)
+    return pd.DataFrame({
+        "explorer": ["base", "dropout", "dropout", "retrain", "retrain", "retrain"],
+        "in_set": [True, True, True, True, False, True],
+        "accuracy": [0.85, 0.87, 0.85, 0.85, 0.85, 0.855],
+        "fidelity": [0.99, 0.99, 0.99, 0.97, 0.99, 0.981],
+        "demographic_parity_difference": [0.2, 0.2, 0.23, 0.2, 0.2, 0.215],
+        "equalized_odds_difference": [0.1, 0.1, 0.1, 0.1, 0.1, 0.09],
+        "equal_opportunity_difference": [0.08, 0.08, 0.08, 0.08, 0.08, 0.095],
+    })  # fmt: skip
+
+
+def test_each_tolerance_fails_a_member_and_non_members_do_not_count():
+    verdict = Verdict()
+    assert verdict.passes(member_table(), VICTIM).tolist() == [True, False, False, False, True, True]
+    result = verdict.judge(member_table(), VICTIM)
+    assert (result["passed"], result["members"]) == (2, 5)
+    assert (result["low"], result["high"]) == pytest.approx(wilson_interval(2, 5))
+    # per explorer, each with the shared base row: dropout {0, 1, 2}, retrain {0, 3, 5} (4 out)
+    assert result["explorers"]["dropout"]["passed"] == 1
+    assert result["explorers"]["dropout"]["members"] == 3
+    retrain = result["explorers"]["retrain"]
+    assert (retrain["passed"], retrain["members"]) == (2, 3)
+    assert sentence(result).startswith("2 of 5 surrogates (0.40, 95% CI 0.12-0.77) would pass")
+
+
+def test_looser_tolerances_let_more_pass_and_no_explorer_column_means_one_set():
+    table = member_table().drop(columns="explorer")
+    result = Verdict(accuracy=0.05, gap=0.05, agreement=0.9).judge(table, VICTIM)
+    assert (result["passed"], result["members"]) == (5, 5)
+    assert "explorers" not in result
+
+
+@pytest.mark.parametrize("key", ["accuracy", "gap", "agreement"])
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_tolerances_outside_zero_one_are_refused_by_name(key, value):
+    with pytest.raises(MsmultError, match=rf"verdict.{key}={value} is not allowed"):
+        Verdict(**{key: value})
+    assert getattr(Verdict(**{key: 1.0}), key) == 1.0  # the bounds themselves are allowed
