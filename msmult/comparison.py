@@ -67,8 +67,8 @@ def coverage_lines(rows: dict[str, dict]) -> list[dict]:
             other = rows[name]
             line = {"explorer": name, "reference": reference}
             for gap in GAPS:
-                line[f"{gap}_covered"] = covered((ref[f"{gap}_min"], ref[f"{gap}_max"]),
-                                                 (other[f"{gap}_min"], other[f"{gap}_max"]))  # fmt: skip
+                span = (ref[f"{gap}_min"], ref[f"{gap}_max"])
+                line[f"{gap}_covered"] = covered(span, (other[f"{gap}_min"], other[f"{gap}_max"]))
             fidelity = other["members_fidelity"]
             line["fidelity_at_least_worst"] = float((fidelity >= ref["fidelity_min"]).mean())
             lines.append(line)

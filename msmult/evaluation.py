@@ -11,7 +11,6 @@ import pandas as pd
 from msmult import metrics
 from msmult.comparison import compare_explorers
 from msmult.metrics import GAPS
-from msmult.metrics.registry import SetView, measure
 from msmult.metrics.verdict import Verdict
 from msmult.rashomon.exploration import Exploration
 
@@ -49,13 +48,12 @@ def member_table(
     return table
 
 
-def multiplicity(view: SetView) -> dict:
-    """Set-level multiplicity of the members in ``view`` (row 0 the base surrogate): the set size,
-    every registered metric, and the maximum and quantiles of the per-row Rashomon Capacity."""
-    capacity = view.capacity
+def multiplicity(point: dict, capacity: np.ndarray) -> dict:
+    """Set-level multiplicity of the members: the set size and every registered metric (a point
+    of ``metrics.epsilon_curve``), and the maximum and quantiles of the per-row Rashomon
+    Capacity ``capacity`` (n,)."""
     return {
-        "set_size": int(len(view.scores)),
-        **measure(view),
+        **{key: value for key, value in point.items() if key != "epsilon"},
         "rashomon_capacity_max": float(capacity.max()),
         "rashomon_capacity_quantiles": {
             f"p{round(q * 100)}": float(np.quantile(capacity, q)) for q in QUANTILES
@@ -89,40 +87,36 @@ def evaluate_set(
     """Everything reported for one evaluation set (the test split, or e.g. HateCheck); the
     epsilon curve only when ``with_curve`` and the exploration has an epsilon grid."""
     scores = exploration.scores[name]
-    decisions = scores.argmax(axis=2)
+    decisions = metrics.decisions_of(scores)  # scores.argmax(axis=2), faster
     victim_decisions = victim_proba.argmax(axis=1)
     table = member_table(exploration, decisions, victim_decisions, y_true, group, positive_class)
-    victim_gaps = metrics.fairness_gaps(y_true, victim_decisions, group, pos_label=positive_class)
+    # fairness_gaps_many equals fairlearn's fairness_gaps (tests/test_fairness_metrics.py), faster
+    victim_gaps = {gap: float(values[0]) for gap, values in metrics.fairness_gaps_many(
+        y_true, victim_decisions[None], group, pos_label=positive_class).items()}  # fmt: skip
     members = exploration.in_set
-    capacities: dict[float, np.ndarray] = {}  # per epsilon of the curve, reused for the set below
-    curve = (
-        metrics.epsilon_curve(
-            losses=exploration.losses[exploration.scored_mask],
-            base_loss=exploration.base_loss,
-            epsilons=exploration.epsilon_grid,
-            decisions=decisions,
-            scores=scores,
-            reference_victim=victim_decisions,
-            reference_base=decisions[0],
-            labels=y_true,
-            tol=capacity_tol,
-            capacities=capacities,
-        )
-        if with_curve and exploration.epsilon_grid
-        else []
+    # the set at the run's epsilon is one more point of the (one-pass) epsilon curve
+    epsilon = float(exploration.epsilon)
+    capacities: dict[float, np.ndarray] = {}
+    point, *curve = metrics.epsilon_curve(
+        losses=exploration.losses[exploration.scored_mask],
+        base_loss=exploration.base_loss,
+        epsilons=[epsilon, *(exploration.epsilon_grid if with_curve else ())],
+        decisions=decisions,
+        scores=scores,
+        reference_victim=victim_decisions,
+        reference_base=decisions[0],
+        labels=y_true,
+        tol=capacity_tol,
+        capacities=capacities,
     )
-    scored_members = members[exploration.scored_mask]
-    view = SetView(scores[scored_members], decisions[scored_members], victim_decisions,
-                   decisions[0], y_true, capacity_tol,
-                   capacities.get(float(exploration.epsilon)))  # fmt: skip
     return {
         "table": table,
-        "capacity": view.capacity,
+        "capacity": capacities[epsilon],
         "victim": {
             "accuracy": float((victim_decisions == y_true).mean()),
             "fairness": {gap: float(value) for gap, value in victim_gaps.items() if gap in GAPS},
         },
-        "multiplicity": {**multiplicity(view), "epsilon_curve": curve},
+        "multiplicity": {**multiplicity(point, capacities[epsilon]), "epsilon_curve": curve},
         "fairness": fairness(table, victim_gaps),
         "members": {
             "fidelity": summary(table.loc[members, "fidelity"].to_numpy()),

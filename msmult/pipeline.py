@@ -132,8 +132,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
                                   capacity_tol=cfg.capacity_tol)
                for name, ev in splits.extra_eval.items()},
         }  # fmt: skip
-        evaluations["test"] |= verdict_and_comparison(exploration, evaluations["test"],
-                                                      victim_proba, verdict, int(cfg.seed))  # fmt: skip
+        evaluations["test"] |= verdict_and_comparison(
+            exploration, evaluations["test"], victim_proba, verdict, int(cfg.seed))  # fmt: skip
         evaluations["test"] = with_per_row(evaluations["test"], exploration, victim_proba,
                                            splits.y_test, cfg.capacity_tol)  # rashomon=awp
         defender = defender_side(api, victim_proba, splits.x_test, splits.y_test, int(cfg.seed))

@@ -187,3 +187,14 @@ def test_defender_side_serves_labels_outside_the_budget_without_touching_the_att
              for _ in range(2)]  # fmt: skip
     defender_side(noisy[0], victim.rows, x, np.array([0, 0]), seed=1)
     np.testing.assert_array_equal(noisy[0].query(x), noisy[1].query(x))
+
+
+def test_report_md_and_console_show_the_defenders_numbers():
+    from msmult.report.markdown import defender_sentence
+    from msmult.report.summary import defender_rows
+
+    defender = {"accuracy": 0.8123, "top1_changed": 0.0456, "mean_l1": 0.5, "rows": 7}
+    sentence = defender_sentence(defender)
+    assert "7 test rows" in sentence and "0.8123" in sentence and "0.0456" in sentence
+    assert [value for _, value, _ in defender_rows(defender)] == ["0.8123", "0.0456", "0.5000"]
+    assert defender_rows(None) == []

@@ -81,7 +81,8 @@ def test_refits_are_reproducible_and_differ_between_retrain_and_bootstrap():
     np.testing.assert_array_equal(first.losses, again.losses)
     assert first.candidates.equals(again.candidates)
     retrain = RetrainExplorer(n_models=4, seed=3).explore(task())
-    assert retrain.candidates["model_seed"].tolist()[1:] != first.candidates["model_seed"].tolist()[1:]
+    seeds = retrain.candidates["model_seed"].tolist()[1:]
+    assert seeds != first.candidates["model_seed"].tolist()[1:]
 
 
 @pytest.mark.parametrize("n_models", [1, 0, 2.5, "x"])

@@ -96,26 +96,20 @@ def test_rashomon_set():
         rashomon_set(losses, 0.5, -0.01)
 
 
-def test_epsilon_curve(monkeypatch):
+def test_epsilon_curve():
     rng = np.random.default_rng(0)
     m, n, c = 4, 30, 3
     losses = np.array([0.35, 0.30, 0.50, 0.31])  # the base model is model 1 (loss 0.30)
     scores = rng.dirichlet(np.ones(c), size=(m, n))
     decisions = scores.argmax(-1)
     victim, labels = rng.integers(0, c, n), rng.integers(0, c, n)
-    calls = []
-
-    def counting_rc(s, tol=1e-9):
-        calls.append(len(s))
-        return rashomon_capacity(s, tol)
-
-    monkeypatch.setattr(metrics.registry, "rashomon_capacity", counting_rc)
     epsilons = [0.0, 0.06, 0.015, 0.1, 0.3]
-    curve = epsilon_curve(losses, 0.30, epsilons, decisions, scores, victim, decisions[1], labels)
+    capacities = {}
+    curve = epsilon_curve(losses, 0.30, epsilons, decisions, scores, victim, decisions[1], labels,
+                          capacities=capacities)  # fmt: skip
     json.dumps(curve)  # plain Python numbers
-    # sets: {1}, {1, 3, 0}, {1, 3}, {1, 3, 0}, all four; each distinct set measured once
+    # sets: {1}, {1, 3, 0}, {1, 3}, {1, 3, 0}, all four
     assert [row["set_size"] for row in curve] == [1, 3, 2, 3, 4]
-    assert sorted(calls) == [1, 2, 3, 4]
     assert [row["epsilon"] for row in curve] == epsilons
     assert curve[1] == {**curve[3], "epsilon": 0.06}
     base = curve[0]
@@ -123,7 +117,7 @@ def test_epsilon_curve(monkeypatch):
     assert base["rashomon_capacity_mean"] == 1.0 and base["pairwise_disagreement_mean"] == 0.0
     assert base["viable_prediction_range_mean"] == base["score_variance_mean"] == 0.0
     members = [1, 3, 0]
-    assert curve[1] == {
+    expected = {
         "epsilon": 0.06,
         "set_size": 3,
         "ambiguity_vs_victim": ambiguity(decisions[members], victim),
@@ -137,6 +131,13 @@ def test_epsilon_curve(monkeypatch):
         "score_variance_mean": float(score_variance(scores[members], labels).mean()),
         "pairwise_disagreement_mean": float(pairwise_disagreement(decisions[members]).mean()),
     }
+    # capacity is warm-started from the smaller set: equal within its certified tol (1e-9 bits)
+    assert curve[1].pop("rashomon_capacity_mean") == pytest.approx(
+        expected.pop("rashomon_capacity_mean"), rel=1e-9
+    )
+    assert curve[1] == expected
+    np.testing.assert_allclose(capacities[0.06], rashomon_capacity(scores[members]), rtol=1e-9)
+    assert capacities[0.0].tolist() == [1.0] * n
 
 
 def test_epsilon_curve_needs_the_base_model():

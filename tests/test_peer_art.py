@@ -18,15 +18,16 @@ def load_script():
 
 def test_arguments_default_to_the_issue_comparison():
     args = load_script().parse_args(["--no-art", "surrogate.epochs=5"])
-    assert (args.dataset, args.budget, args.seeds, args.art_epochs) == ("adult", 2000, [0, 1, 2], 60)
+    assert (args.dataset, args.budget, args.seeds) == ("adult", 2000, [0, 1, 2])
+    assert (args.art_epochs, args.art_batch_size, args.art_lr) == (60, 64, 1e-3)
     assert args.no_art and args.overrides == ["surrogate.epochs=5"]
 
 
 @pytest.mark.e2e
 def test_msmult_side_runs_without_art(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MSMULT_CACHE_DIR", str(tmp_path))
-    rows = load_script().main(["--no-art", "--budget", "300", "--seeds", "0", "debug=fast",
-                               "victim.epochs=2"])  # fmt: skip
+    rows = load_script().main(["debug=fast", "victim.epochs=2", "--no-art", "--budget", "300",
+                               "--seeds", "0"])  # fmt: skip (overrides before --seeds' list)
     assert rows[0]["art"] is None and 0.5 < rows[0]["msmult"] <= 1.0
     line = capsys.readouterr().out.splitlines()[1]
     assert line.split()[0] == "0" and "300 fit, 5 folds" in line  # crossfit: all 300 answers

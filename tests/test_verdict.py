@@ -7,6 +7,7 @@ import pytest
 
 from msmult.errors import MsmultError
 from msmult.metrics.verdict import Verdict, sentence, wilson_interval
+from msmult.study.tables import verdict_columns
 
 
 def test_wilson_interval_matches_the_hand_computed_formula():
@@ -47,7 +48,8 @@ def member_table():
 
 def test_each_tolerance_fails_a_member_and_non_members_do_not_count():
     verdict = Verdict()
-    assert verdict.passes(member_table(), VICTIM).tolist() == [True, False, False, False, True, True]
+    expected = [True, False, False, False, True, True]
+    assert verdict.passes(member_table(), VICTIM).tolist() == expected
     result = verdict.judge(member_table(), VICTIM)
     assert (result["passed"], result["members"]) == (2, 5)
     assert (result["low"], result["high"]) == pytest.approx(wilson_interval(2, 5))
@@ -72,3 +74,14 @@ def test_tolerances_outside_zero_one_are_refused_by_name(key, value):
     with pytest.raises(MsmultError, match=rf"verdict.{key}={value} is not allowed"):
         Verdict(**{key: value})
     assert getattr(Verdict(**{key: 1.0}), key) == 1.0  # the bounds themselves are allowed
+
+
+def test_study_tables_carry_the_verdict_of_the_set_and_of_each_explorer():
+    stats = ("share", "low", "high", "members")
+    runs = pd.DataFrame(columns=[*(f"verdict.{s}" for s in stats),
+                                 *(f"verdict.explorers.retrain.{s}" for s in stats)])  # fmt: skip
+    columns = verdict_columns(runs)
+    assert columns[("passes as the victim", "share")] == "verdict.share"
+    retrain_high = columns[("passes as the victim (retrain)", "95% CI high")]
+    assert retrain_high == "verdict.explorers.retrain.high"
+    assert verdict_columns(pd.DataFrame(columns=["seed"])) == {}  # reports from before the verdict

@@ -85,3 +85,25 @@ def test_sklearn_victims_and_disabled_cache_are_retrained(tmp_path, splits):
     assert fit_victim(logreg, splits, config(tmp_path))[1] == "off"
     assert fit_victim(victim(), splits, config(tmp_path, victim_cache=False))[1] == "off"
     assert not (tmp_path / "victims").exists()
+
+
+def test_changed_data_files_change_the_key_and_retrain(tmp_path, splits):
+    """Same config, same path, other bytes: the victim is retrained, never reused (issue 10)."""
+    from dataclasses import replace
+
+    cfg = config(tmp_path)
+    old = replace(splits, data_sha256={"/data/my.csv": "a" * 64})
+    new = replace(splits, y_victim=1 - splits.y_victim, data_sha256={"/data/my.csv": "b" * 64})
+    assert cache_key(cfg, old.data_sha256)[0] != cache_key(cfg, new.data_sha256)[0]
+    assert cache_key(cfg, old.data_sha256)[0] == cache_key(cfg, dict(old.data_sha256))[0]
+    first, how = fit_victim(victim(epochs=40), old, cfg)
+    assert how == "miss"
+    second, how = fit_victim(victim(epochs=40), new, cfg)
+    assert how == "miss"  # a hit would serve the victim of the old labels
+    flipped = 1 - new.y_test
+    assert (second.predict(new.x_test) == flipped).mean() > 0.9  # trained on the new labels
+    assert (first.predict(new.x_test) == flipped).mean() < 0.1
+    assert fit_victim(victim(epochs=40), old, cfg)[1] == "hit"  # both entries live side by side
+    meta = json.loads((tmp_path / "victims" / cache_key(cfg, new.data_sha256)[0] / "meta.json")
+                      .read_text())  # fmt: skip
+    assert meta["data_sha256"] == {"/data/my.csv": "b" * 64}

@@ -101,7 +101,7 @@ class EquationSolvingAttack:
         if n_rows > api.remaining:
             raise bad_value("budget", api.budget, f"{NEEDS}; it queries d + 1 + attack.verify_rows"
                             f" = {n_rows} rows after the fidelity holdout, but only "
-                            f"{api.remaining} queries remain", f"budget={2 * (n_rows + 1)}")  # fmt: skip
+                            f"{api.remaining} queries remain", f"budget={4 * n_rows}")  # fmt: skip
         rng = np.random.default_rng(self.seed)
         x = rng.standard_normal((n_rows, *shape)).astype(pool.dtype)
         answers = api.query(x)

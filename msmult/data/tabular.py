@@ -43,7 +43,9 @@ def feature_transformer(features: pd.DataFrame) -> ColumnTransformer:
 def one_hot_blocks(transformer: ColumnTransformer) -> tuple[tuple[int, int], ...]:
     """Column ranges of the fitted transformer's one-hot categories (after the numeric columns)."""
     start = len(transformer.transformers_[0][2])
-    blocks = []
+    blocks: list[tuple[int, int]] = []
+    if not len(transformer.transformers_[1][2]):  # no categorical column: the encoder is unfitted
+        return ()
     for categories in transformer.named_transformers_["categorical"][-1].categories_:
         blocks.append((start, start + len(categories)))
         start += len(categories)

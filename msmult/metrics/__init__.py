@@ -11,6 +11,7 @@ from msmult.metrics.fairness import (
 )
 from msmult.metrics.multiplicity import (
     ambiguity,
+    decisions_of,
     discrepancy,
     pairwise_disagreement,
     rashomon_set,
@@ -29,6 +30,7 @@ __all__ = [
     "SetMetric",
     "SetView",
     "ambiguity",
+    "decisions_of",
     "discrepancy",
     "epsilon_curve",
     "fairness_gaps",

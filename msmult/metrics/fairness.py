@@ -89,7 +89,8 @@ def group_rates(
     # column codes + g * [negative]: (group, label) cells; float32 counts are exact below 2**24
     cells = np.zeros((codes.size, 2 * g), np.float32)
     cells[np.arange(codes.size), codes + g * ~positive] = 1.0
-    hits = ((d[:, known] == pos_label).astype(np.float32) @ cells).astype(float)
+    chosen = d == pos_label if known.all() else d[:, known] == pos_label  # no (m, n) copy
+    hits = (chosen.astype(np.float32) @ cells).astype(float)
     total = cells.sum(0, dtype=float)
     tp, fp, pos, neg = hits[:, :g], hits[:, g:], total[:g], total[g:]
     return GroupRates(

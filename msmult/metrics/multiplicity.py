@@ -88,7 +88,19 @@ def _label_scores(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     if s.ndim != 3 or y.shape != s.shape[1:2]:
         shapes = f"{s.shape}, {y.shape}"
         raise ValueError(f"scores must be (models, rows, classes) and labels (rows,), got {shapes}")
-    return np.take_along_axis(s, y[None, :, None], axis=2)[..., 0]
+    m, n, c = s.shape
+    return s.reshape(m, n * c)[:, np.arange(n) * c + y]  # a flat gather: take_along_axis's values
+
+
+def decisions_of(scores: np.ndarray) -> np.ndarray:
+    """(m, n) ``scores.argmax(axis=2)`` for (m, n, c) scores (the first class among equal
+    maxima), by c - 1 elementwise comparisons: much faster than argmax over a short last axis."""
+    s = np.asarray(scores)
+    best, decisions = s[..., 0], np.zeros(s.shape[:-1], np.intp)
+    for k in range(1, s.shape[-1]):
+        better = s[..., k] > best
+        decisions[better], best = k, np.where(better, s[..., k], best)
+    return decisions
 
 
 def _vote_counts(d: np.ndarray, n_classes: int) -> np.ndarray:

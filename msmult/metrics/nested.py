@@ -91,32 +91,33 @@ class NestedCapacity:
 
 
 class NestedSets:
-    """Running state of the first k models (k growing) of ``scores`` (m, n, c) and ``decisions``
-    (m, n) against the ``victim`` and ``base`` decisions and the true ``labels`` (n,)."""
+    """Running state of the first k models (k growing) in ``order`` (indices into the m models,
+    e.g. sorted by loss) of ``scores`` (m, n, c) and ``decisions`` (m, n) against the ``victim``
+    and ``base`` decisions and the true ``labels`` (n,). Rows are gathered set by set: the
+    models are never copied as a whole."""
 
-    def __init__(self, scores, decisions, victim, base, labels, tol: float = 1e-9) -> None:
-        self.scores, self.decisions, self.labels = scores, decisions, labels
-        self.victim, self.base, self.k = victim, base, 0
+    def __init__(self, scores, decisions, order, victim, base, labels, tol: float = 1e-9) -> None:
+        self.decisions, self.order, self.k = decisions, np.asarray(order), 0
         self.classes = max(int(decisions.max()) + 1, scores.shape[2])
-        self.capacity = NestedCapacity(scores, tol)
-        self.flips = {"victim": decisions != victim, "base": decisions != base}
-        self.rates = {name: flips.mean(1) for name, flips in self.flips.items()}
-        self.any_flip = {name: np.zeros(decisions.shape[1], bool) for name in self.flips}
-        self.label_scores = _label_scores(scores, labels)
+        self.capacity = NestedCapacity(_Reordered(scores, self.order), tol)
+        self.label_scores = _label_scores(scores, labels)[self.order]
+        self.rates, self.any_flip, self.references = {}, {}, {"victim": victim, "base": base}
+        for name, reference in self.references.items():
+            self.rates[name] = (decisions != reference).mean(1)[self.order]
+            self.any_flip[name] = np.zeros(decisions.shape[1], bool)
         self.low = self.high = None
         self.votes = np.zeros((decisions.shape[1], self.classes))
 
     def grow(self, k: int) -> None:
         """Extend the set to the first ``k`` models."""
-        new = slice(self.k, k)
-        for name, flips in self.flips.items():
-            self.any_flip[name] |= flips[new].any(0)
-        block = self.label_scores[new]
+        d = self.decisions[self.order[self.k : k]]
+        for name, reference in self.references.items():
+            self.any_flip[name] |= (d != reference).any(0)
+        block = self.label_scores[self.k : k]
         low, high = block.min(0), block.max(0)
         if self.low is not None:
             low, high = np.minimum(self.low, low), np.maximum(self.high, high)
         self.low, self.high = low, high
-        d = self.decisions[new]
         n = d.shape[1]
         flat = (d.astype(np.intp) + self.classes * np.arange(n)).ravel()
         self.votes += np.bincount(flat, minlength=n * self.classes).reshape(n, self.classes)
@@ -131,8 +132,21 @@ class NestedSets:
     def viable_prediction_range(self) -> np.ndarray:
         return self.high - self.low
 
+    def score_variance(self) -> np.ndarray:
+        return self.label_scores[: self.k].var(0)
+
     def pairwise_disagreement(self) -> np.ndarray:
         m = self.k
         if m == 1:
             return np.zeros(len(self.votes))
         return 1.0 - (self.votes * (self.votes - 1.0)).sum(1) / (m * (m - 1.0))
+
+
+class _Reordered:
+    """``scores[order]`` sliced lazily: ``self[a:b]`` gathers only models a..b-1."""
+
+    def __init__(self, scores: np.ndarray, order: np.ndarray) -> None:
+        self.scores, self.order, self.shape = scores, order, scores.shape
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return self.scores[self.order[rows]]

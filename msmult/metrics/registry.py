@@ -76,13 +76,14 @@ SET_METRICS: tuple[SetMetric, ...] = (
     SetMetric("discrepancy_vs_base", "discrepancy vs base surrogate", SHARE,
               lambda v: discrepancy(v.decisions, v.base), lambda r: r.discrepancy("base")),
     SetMetric("rashomon_capacity_mean", "Rashomon Capacity (mean)", CAPACITY_SCALE,
-              lambda v: v.capacity.mean()),  # the curve's views carry the nested capacity
+              lambda v: v.capacity.mean(), lambda r: r.capacity.at(r.k).mean()),
     SetMetric("viable_prediction_range_mean", "viable prediction range (mean)",
               "true-class score range, 0-1",
               lambda v: viable_prediction_range(v.scores, v.labels).mean(),
               lambda r: r.viable_prediction_range().mean()),
     SetMetric("score_variance_mean", "score variance (mean)", "true-class score variance, 0-0.25",
-              lambda v: score_variance(v.scores, v.labels).mean()),
+              lambda v: score_variance(v.scores, v.labels).mean(),
+              lambda r: r.score_variance().mean()),
     SetMetric("pairwise_disagreement_mean", "pairwise disagreement (mean)",
               "share of model pairs, 0-1", lambda v: pairwise_disagreement(v.decisions).mean(),
               lambda r: r.pairwise_disagreement().mean()),
@@ -126,17 +127,20 @@ def epsilon_curve(
     if not (losses <= base_loss).any():
         raise ValueError("no candidate has loss <= base_loss: include the base model")
     order = np.argsort(losses, kind="stable")
-    if (order != np.arange(order.size)).any():
-        d, s = d[order], s[order]  # one copy; every set below is then a prefix view
     sizes = [int(rashomon_set(losses, base_loss, float(eps)).sum()) for eps in epsilons]
-    nested = NestedSets(s, d, reference_victim, reference_base, labels, tol)
+    nested = NestedSets(s, d, order, reference_victim, reference_base, labels, tol)
     measured, capacity = {}, {}
     for k in sorted(set(sizes)):
         nested.grow(k)
         capacity[k] = nested.capacity.at(k)
-        view = SetView(s[:k], d[:k], reference_victim, reference_base, labels, tol, capacity[k])
-        measured[k] = {metric.name: float(metric.running(nested) if metric.running
-                                          else metric.compute(view)) for metric in SET_METRICS}  # fmt: skip
+        measured[k] = {}
+        for metric in SET_METRICS:
+            if metric.running is None:  # a metric without a running form: its members' view
+                members = order[:k]
+                view = SetView(s[members], d[members], reference_victim, reference_base, labels,
+                               tol, capacity[k])  # fmt: skip
+            value = metric.running(nested) if metric.running else metric.compute(view)
+            measured[k][metric.name] = float(value)
     if capacities is not None:
         capacities.update({float(eps): capacity[k] for eps, k in zip(epsilons, sizes)})
     return [

@@ -40,8 +40,8 @@ class Verdict:
 
     def __post_init__(self) -> None:
         for key, example in (("accuracy", 0.01), ("gap", 0.02), ("agreement", 0.98)):
-            number(f"verdict.{key}", getattr(self, key), 0, 1,
-                   what=" (a tolerance on a 0-1 scale)", example=f"verdict.{key}={example}")  # fmt: skip
+            number(f"verdict.{key}", getattr(self, key), 0, 1, what=" (a tolerance on a 0-1 "
+                   "scale)", example=f"verdict.{key}={example}")  # fmt: skip
 
     def passes(self, table: pd.DataFrame, victim: dict) -> np.ndarray:
         """(m,) whether each row of a member table passes as the victim (``victim`` holds

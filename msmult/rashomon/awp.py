@@ -44,14 +44,16 @@ class AwpExplorer:
         rows_per_pass: int = 200,
         seed: int = 0,
     ) -> None:
-        self.rows = whole("rashomon.rows", rows, 1, what=" (test rows sampled)", example="rashomon.rows=200")
+        self.rows = whole("rashomon.rows", rows, 1, what=" (test rows sampled)",
+                          example="rashomon.rows=200")  # fmt: skip
         self.steps = whole("rashomon.steps", steps, 1, example="rashomon.steps=200")
         self.lr = number("rashomon.lr", lr, 0, open_low=True, example="rashomon.lr=1e-3")
         self.momentum = number("rashomon.momentum", momentum, 0, 1, open_high=True,
                                example="rashomon.momentum=0.9")  # fmt: skip
         self.target_score = number("rashomon.target_score", target_score, 0, 1, open_low=True,
                                    example="rashomon.target_score=0.9")  # fmt: skip
-        self.rows_per_pass = whole("rashomon.rows_per_pass", rows_per_pass, 1, example="rashomon.rows_per_pass=200")
+        self.rows_per_pass = whole("rashomon.rows_per_pass", rows_per_pass, 1,
+                                   example="rashomon.rows_per_pass=200")  # fmt: skip
         self.seed = whole("seed", seed, 0)
 
     def check(self, test_rows: int) -> None:
@@ -93,7 +95,8 @@ class WeightSearch:
     """Batched momentum-SGD on per-row copies of a module's weights (``torch.func``)."""
 
     def __init__(self, surrogate: TorchClassifier, holdout_x: np.ndarray,
-                 holdout_targets: np.ndarray, epsilons: np.ndarray, settings: AwpExplorer) -> None:  # fmt: skip
+                 holdout_targets: np.ndarray, epsilons: np.ndarray,
+                 settings: AwpExplorer) -> None:  # fmt: skip
         self.module, self.device = surrogate.module_.eval(), surrogate.device_
         self.params = {n: p.detach() for n, p in self.module.named_parameters()}
         self.buffers = {n: b.detach() for n, b in self.module.named_buffers()}
@@ -113,7 +116,7 @@ class WeightSearch:
         return torch.softmax(self._logits(params, row[None])[0], dim=-1)
 
     def push(self, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(E, b, c) reached scores and (b,) steps taken, pushing class ``k`` on the b rows ``x``."""
+        """(E, b, c) reached scores and (b,) steps taken, pushing class ``k`` on rows ``x``."""
         s = self.settings
         rows = as_tensor(x, self.device)
         b = len(rows)

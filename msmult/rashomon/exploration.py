@@ -193,8 +193,9 @@ def _unscored(exploration: Exploration, task: ExplorationTask) -> list[str]:
 
 
 def explorer_settings(rashomon: Mapping[str, Any]) -> tuple[dict, float, Sequence[float]]:
-    """Split a ``rashomon`` config into the explorer's own arguments and the run-wide epsilon and
-    epsilon grid (which every explorer takes through its task)."""
+    """Split a ``rashomon`` config into the explorer's own arguments and the run-wide epsilon (a
+    number, or ``auto``) and epsilon grid (which every explorer takes through its task); the
+    ``RUN_WIDE_KEYS`` (``calibration_models``) are read by the run, not passed to the explorer."""
     settings = dict(rashomon)
     epsilon = settings.pop("epsilon", 0.0)
     grid = settings.pop("epsilon_grid", ())

@@ -71,7 +71,8 @@ class ExtremeSearch:
         if not self.enabled:
             return
         groups = splits.group_pool
-        known = 0 if groups is None else np.unique(np.asarray(groups)[np.asarray(groups) != ""]).size
+        named = np.asarray([] if groups is None else groups).astype(str)
+        known = np.unique(named[named != ""]).size
         if splits.y_pool is None or known < 2:
             raise bad_value(
                 "extremes", True,
@@ -85,8 +86,8 @@ class ExtremeSearch:
         """The report's ``extremes`` section, from the test evaluation ``test`` of the run's
         explorer (its member table and the victim's gaps)."""
         found = self.search(task, splits, base_loss)
-        return {"extremes": extremal_report(found, test["victim"]["fairness"],
-                                            {explorer: test["table"]})}  # fmt: skip
+        sampled = per_explorer(test["table"], explorer)
+        return {"extremes": extremal_report(found, test["victim"]["fairness"], sampled)}
 
     def search(self, task: ExplorationTask, splits: Splits, base_loss: float) -> list[dict]:
         """One entry per (gap, direction, multiplier): the kept step's exact gaps on the test rows
@@ -107,7 +108,8 @@ class ExtremeSearch:
         return found
 
     def _tune(self, surrogate: TorchClassifier, task: ExplorationTask, pool: PoolRelaxation,
-              gap: str, direction: str, multiplier: float, base_loss: float) -> torch.nn.Module | None:  # fmt: skip
+              gap: str, direction: str, multiplier: float,
+              base_loss: float) -> torch.nn.Module | None:  # fmt: skip
         """The most extreme member (exact pool gap) along one fine-tuning path; None if the path
         left the set at its first step."""
         device = surrogate.device_
@@ -160,7 +162,8 @@ class PoolRelaxation:
     def __init__(self, splits: Splits, rows: int, seed: int, device: torch.device) -> None:
         groups = np.asarray(splits.group_pool).astype(str)
         known = np.flatnonzero(groups != "")
-        take = np.sort(np.random.default_rng(seed).choice(known, min(rows, len(known)), replace=False))
+        rng = np.random.default_rng(seed)
+        take = np.sort(rng.choice(known, min(rows, len(known)), replace=False))
         self.x = as_tensor(splits.x_pool[take], device)
         self.positive_class = splits.positive_class
         self.y = np.asarray(splits.y_pool)[take]
@@ -191,7 +194,17 @@ class PoolRelaxation:
     def exact(self, logits: torch.Tensor, gap: str) -> float:
         """The exact gap of the decisions on the pool rows (selects the kept step)."""
         decisions = logits.argmax(-1).cpu().numpy()[None]
-        return float(fairness_gaps_many(self.y, decisions, self.groups, self.positive_class)[gap][0])
+        gaps = fairness_gaps_many(self.y, decisions, self.groups, self.positive_class)
+        return float(gaps[gap][0])
+
+
+def per_explorer(table: pd.DataFrame, name: str) -> dict[str, pd.DataFrame]:
+    """Each explorer's candidates with the shared base (row 0) first: ``rashomon=compare`` tables
+    carry an ``explorer`` column (row 0 labelled ``base``); any other is one explorer, ``name``."""
+    if "explorer" not in table:
+        return {name: table}
+    names = list(dict.fromkeys(table["explorer"].iloc[1:]))
+    return {n: table[(table["explorer"] == n) | (table.index == table.index[0])] for n in names}
 
 
 def extremal_report(found: list[dict], victim: dict, sampled: dict[str, pd.DataFrame]) -> dict:

@@ -40,7 +40,8 @@ def row_metrics(
     """Per-row metrics on the sampled rows at the run's epsilon, the same along the epsilon grid,
     and the (r,) Rashomon Capacity at the run's epsilon. ``victim`` / ``labels`` are the victim's
     decisions and the true classes on every test row."""
-    points = [_measure(reach.models(i), reach, victim, labels, tol) for i in range(len(reach.epsilons))]
+    points = [_measure(reach.models(i), reach, victim, labels, tol)
+              for i in range(len(reach.epsilons))]  # fmt: skip
     run = int(np.flatnonzero(np.isclose(reach.epsilons, reach.epsilon))[0])
     curve = [{"epsilon": float(e), **{k: v for k, v in p[0].items()}}
              for e, p in zip(reach.epsilons, points)]  # fmt: skip
@@ -110,4 +111,5 @@ def per_row_lines(per_row: dict) -> list[tuple[str, str]]:
     console summary."""
     pairs = [(label, f"{per_row[key]:.4f}") for key, label in PER_ROW_LABELS.items()]
     steps = f"{per_row['steps_mean']:.1f} (max {per_row['steps_max']})"
-    return [("sampled test rows", str(per_row["rows"])), *pairs, ("gradient steps per row and class", steps)]
+    return [("sampled test rows", str(per_row["rows"])), *pairs,
+            ("gradient steps per row and class", steps)]  # fmt: skip

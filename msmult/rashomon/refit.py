@@ -42,8 +42,8 @@ def fit_refits(
             x = task.fit_x if rows_used is None else task.fit_x[rows_used]
             targets = task.fit_targets if rows_used is None else task.fit_targets[rows_used]
             models.append(task.new_surrogate(model_seed).fit(x, targets))
-            rows.append({"kind": label, "model_seed": model_seed,
-                         "distinct_rows": n if rows_used is None else len(np.unique(rows_used))})  # fmt: skip
+            distinct = n if rows_used is None else len(np.unique(rows_used))
+            rows.append({"kind": label, "model_seed": model_seed, "distinct_rows": distinct})
             advance(1)
     return models, pd.DataFrame(rows)
 

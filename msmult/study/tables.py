@@ -26,9 +26,21 @@ FAIRNESS = {
     for gap in GAPS
     for stat, label in (("victim", "victim"), ("min", "set min"), ("max", "set max"))
 }
-VERDICT = {("passes as the victim", label): f"verdict.{key}" for key, label in
-           (("share", "share"), ("low", "95% CI low"), ("high", "95% CI high"),
-            ("members", "members"))}  # fmt: skip
+VERDICT_STATS = (("share", "share"), ("low", "95% CI low"), ("high", "95% CI high"),
+                 ("members", "members"))  # fmt: skip
+
+
+def verdict_columns(runs: pd.DataFrame) -> dict[tuple, str]:
+    """The verdict of the whole set, then of each explorer of ``rashomon=compare`` runs; empty
+    when the reports predate the verdict."""
+    prefixes = {"passes as the victim": "verdict"}
+    for column in runs.columns:
+        if column.startswith("verdict.explorers.") and column.endswith(".share"):
+            name = column.split(".")[2]
+            prefixes[f"passes as the victim ({name})"] = f"verdict.explorers.{name}"
+    columns = {(group, label): f"{prefix}.{key}"
+               for group, prefix in prefixes.items() for key, label in VERDICT_STATS}  # fmt: skip
+    return columns if set(columns.values()) <= set(runs.columns) else {}
 
 
 def set_columns(prefix: str, surrogate: tuple[str, ...] = ("fidelity",)) -> dict[tuple, str]:
@@ -104,8 +116,8 @@ def study_tables(runs: pd.DataFrame, by_epsilon: bool) -> dict[str, tuple]:
         "multiplicity": (runs, KEYS, multiplicity_columns()),
         "fairness": (runs, KEYS, FAIRNESS),
     }
-    if set(VERDICT.values()) <= set(runs.columns):  # reports written before the verdict lack it
-        tables["verdict"] = (runs, KEYS, VERDICT)
+    if verdict_columns(runs):  # reports written before the verdict lack it
+        tables["verdict"] = (runs, KEYS, verdict_columns(runs))
     if by_epsilon:
         tables["epsilon"] = (epsilon_points(runs), [*KEYS, "curve.epsilon"], set_columns("curve"))
     return tables

@@ -1,0 +1,73 @@
+"""Benchmark msmult's pipeline stages on the runs issue 10 sets targets for.
+
+Runs the real CLI (``python -m msmult run ...``) into a temporary folder and reads ``timing``
+from each report.json; the wall time is measured around the whole process. Victims come from the
+cache folder given (trained on the first run, reused after), so run it twice for warm numbers.
+
+  adult1001  Adult, 1,001 candidates (rashomon.draws_per_rate=50): explore + metrics (target < 3 s)
+  davidson   Davidson, defaults: metrics stage (target < 2 s)
+  ham10000   HAM10000, defaults: whole run, wall clock (target < 25 s)
+
+Usage: python scripts/bench_pipeline.py [--runs adult1001 davidson ham10000] [--cache DIR]
+       [-- extra overrides, e.g. threads=2 batch_threads=1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RUNS = {
+    "adult1001": ["dataset=adult", "rashomon.draws_per_rate=50"],
+    "davidson": ["dataset=davidson"],
+    "ham10000": ["dataset=ham10000"],
+}
+TARGETS = {"adult1001": ("explore+metrics", 3.0), "davidson": ("metrics", 2.0),
+           "ham10000": ("wall", 25.0)}  # fmt: skip
+
+
+def run(name: str, extra: list[str], cache: Path, folder: Path) -> dict:
+    """Run one benchmark configuration; its stage seconds plus ``wall_s``."""
+    run_dir = folder / name
+    env = {**os.environ, "MSMULT_CACHE_DIR": str(cache)}
+    args = [sys.executable, "-m", "msmult", "run", *RUNS[name], *extra, f"hydra.run.dir={run_dir}"]
+    began = time.perf_counter()
+    process = subprocess.run(args, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - began
+    if process.returncode != 0:
+        sys.exit(f"{name} failed:\n{process.stderr[-2000:]}")
+    report = json.loads((run_dir / "report.json").read_text())
+    return {**report["timing"], "wall_s": round(wall, 2),
+            "candidates": report["rashomon"]["candidates"],
+            "set_size": report["multiplicity"]["set_size"]}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS))
+    parser.add_argument("--cache", type=Path, default=Path("outputs/cache"))
+    parser.add_argument("overrides", nargs="*", help="extra msmult overrides (after --)")
+    options = parser.parse_args()
+    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
+    print(f"{'run':10} {'explore':>8} {'metrics':>8} {'expl+met':>8} {'total':>8} {'wall':>8}"
+          "  target")  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        for name in options.runs:
+            t = run(name, options.overrides, options.cache.resolve(), Path(folder))
+            both = t["rashomon_s"] + t["metrics_s"]
+            what, limit = TARGETS[name]
+            value = {"explore+metrics": both, "metrics": t["metrics_s"], "wall": t["wall_s"]}[what]
+            verdict = "met" if value < limit else "MISSED"
+            print(f"{name:10} {t['rashomon_s']:8.2f} {t['metrics_s']:8.2f} {both:8.2f} "
+                  f"{t['total_s']:8.2f} {t['wall_s']:8.2f}  {what} < {limit:g} s: {verdict} "
+                  f"({t['candidates']} candidates, set size {t['set_size']})")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

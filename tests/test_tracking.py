@@ -1,0 +1,55 @@
+"""tracking=mlflow: one MLflow run per job (sweeps included) with the config as params, the
+report's numbers as metrics, report.md / report.json / figures as artifacts."""
+
+import json
+import os
+
+import pytest
+
+from msmult.tracking import config_params, file_store_uri, report_metrics
+from tests.conftest import FAST, run_cli
+
+
+def test_report_numbers_become_dotted_metrics():
+    report = {"victim": {"accuracy": 0.8, "cache": "hit", "ok": True},
+              "curve": [{"epsilon": 0.0, "set_size": 3}, {"epsilon": 0.01, "set_size": 5}],
+              "quantiles": [0.1, 0.2], "nan": float("nan"), "odd key(1)": 2}  # fmt: skip
+    assert report_metrics(report) == {
+        "victim.accuracy": 0.8, "curve.0.epsilon": 0.0, "curve.0.set_size": 3.0,
+        "curve.1.epsilon": 0.01, "curve.1.set_size": 5.0, "odd key_1_": 2.0,
+    }  # fmt: skip
+
+
+def test_config_becomes_flat_text_params():
+    params = config_params({"rashomon": {"rates": [0.1, 0.2], "epsilon": 0.02}, "seed": 0})
+    assert params == {"rashomon.rates": "[0.1, 0.2]", "rashomon.epsilon": "0.02", "seed": "0"}
+
+
+def test_a_folder_becomes_a_file_uri_and_urls_stay(tmp_path):
+    assert file_store_uri(str(tmp_path / "mlruns")) == (tmp_path / "mlruns").as_uri()
+    assert file_store_uri("http://localhost:5000") == "http://localhost:5000"
+
+
+@pytest.mark.e2e
+def test_a_sweep_logs_one_mlflow_run_per_job(tmp_path):
+    mlflow = pytest.importorskip("mlflow", reason="pip install 'msmult[mlflow]'")
+    store, sweep = tmp_path / "mlruns", tmp_path / "sweep"
+    process = run_cli("run", "-m", *FAST, "victim.epochs=1", "dataset=german", "budget=100",
+                      "seed=0,1", "tracking=mlflow", f"tracking.tracking_uri={store}",
+                      f"hydra.sweep.dir={sweep}", cwd=tmp_path)  # fmt: skip
+    assert process.returncode == 0, process.stderr[-3000:]
+    assert process.stdout.strip().splitlines()[-1] == f"sweep outputs: {sweep}"
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    client = mlflow.MlflowClient(store.as_uri())
+    experiment = client.get_experiment_by_name("msmult")
+    runs = client.search_runs([experiment.experiment_id])
+    jobs = sorted(p.parent.name for p in sweep.glob("*/report.json"))
+    assert len(jobs) == 2 and sorted(r.info.run_name for r in runs) == jobs  # job folder names
+    for run in runs:
+        report = json.loads((sweep / run.info.run_name / "report.json").read_text())
+        assert run.data.params["seed"] == str(report["seed"])
+        assert run.data.params["dataset._target_"] == "msmult.data.german.GermanCreditDataset"
+        assert run.data.metrics["victim.accuracy"] == pytest.approx(report["victim"]["accuracy"])
+        assert run.data.metrics["attack.budget"] == 100
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+        assert {"report.md", "report.json", "epsilon_curve.png"} <= artifacts
