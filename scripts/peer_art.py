@@ -112,9 +112,11 @@ def art_side(cfg: DictConfig, mine: dict[str, Any], args: argparse.Namespace) ->
     thief = PyTorchClassifier(model, loss=torch.nn.CrossEntropyLoss(), optimizer=optimiser,
                               input_shape=shape, nb_classes=classes)  # fmt: skip
     oracle = BlackBoxClassifier(lambda x: api.as_targets(api.query(x)), shape, classes)
-    attack = KnockoffNets(oracle, batch_size_fit=args.art_batch_size, batch_size_query=256,
-                          nb_epochs=args.art_epochs, nb_stolen=api.budget, sampling_strategy="random",
-                          verbose=False, use_probability=True)  # fmt: skip
+    attack = KnockoffNets(
+        oracle, batch_size_fit=args.art_batch_size, batch_size_query=256,
+        nb_epochs=args.art_epochs, nb_stolen=api.budget, sampling_strategy="random",
+        verbose=False, use_probability=True,
+    )  # fmt: skip
     start = time.perf_counter()
     stolen = attack.extract(splits.x_pool.astype(np.float32), thieved_classifier=thief)
     seconds = time.perf_counter() - start
@@ -134,8 +136,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         art = None if args.no_art else art_side(cfg, mine, args)
         theirs = f"{art['fidelity']:8.4f}  {art['seconds']:6.1f}" if art else f"{'-':>8}  {'-':>6}"
         queries = f"{mine['queries']}" + (f"/{art['queries']}" if art else "")
+        rows_used = f"{mine['fit_rows']} fit, {mine['folds']} folds"
         print(f"{seed:>4}  {mine['fidelity']:10.4f}  {mine['seconds']:8.1f}  {theirs}  "
-              f"{queries:>7}  {mine['fit_rows']} fit, {mine['folds']} folds", flush=True)  # fmt: skip
+              f"{queries:>7}  {rows_used}", flush=True)  # fmt: skip
         rows.append({"seed": seed, "msmult": mine["fidelity"], "msmult_s": mine["seconds"],
                      "art": art and art["fidelity"], "art_s": art and art["seconds"]})  # fmt: skip
     return rows

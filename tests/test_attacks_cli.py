@@ -36,3 +36,13 @@ def test_equation_solving_recovers_a_logreg_victim_and_the_set_collapses(msmult_
     assert report["attack"]["queries_used"] == report["attack"]["holdout_rows"] + d_plus_1 + 10
     assert report["surrogate"]["fidelity"] > 0.999
     assert report["multiplicity"]["ambiguity_vs_victim"] < 0.001
+
+
+@pytest.mark.parametrize("attack", ["knockoff_adaptive", "jacobian", "active"])
+def test_a_surrogate_in_the_loop_run_counts_every_query(msmult_run, attack):
+    # split mode: the report's fit and holdout rows are then exactly the attack's and steal's rows
+    process, run_dir = msmult_run(f"attack={attack}", "budget=300", "fidelity_holdout_mode=split")
+    assert process.returncode == 0, process.stderr[-2000:]
+    stolen = read_report(run_dir)["attack"]
+    assert stolen["queries_used"] == 300 == stolen["fit_rows"] + stolen["holdout_rows"]
+    assert stolen["holdout"] == "separate uniform pool draw"

@@ -47,6 +47,10 @@ CASES = [
     (("dataset.sensitive=age",), "dataset.sensitive='age' has 74 distinct values"),
     (("dataset.sensitive=race", "dataset.sensitive_bins=[1,2]"), "holds 'White'"),
     (("dataset=german", "dataset.drop_columns=[nosuch]"), "dataset.drop_columns=['nosuch']"),
+    (("dataset=davidson", "dataset.hatecheck=maybe"), "dataset.hatecheck='maybe' is not allowed"),
+    # attacks
+    (("attack.seed=abc",), "attack.seed='abc' is not allowed"),
+    (("attack=random", "attack.seed=-2"), "attack.seed=-2 is not allowed"),
     # tracking
     (("tracking=mlflow", "tracking.experiment=''"), "tracking.experiment='' is not allowed"),
 ]

@@ -101,8 +101,8 @@ def test_changed_data_files_change_the_key_and_retrain(tmp_path, splits):
     second, how = fit_victim(victim(epochs=40), new, cfg)
     assert how == "miss"  # a hit would serve the victim of the old labels
     flipped = 1 - new.y_test
-    assert (second.predict(new.x_test) == flipped).mean() > 0.9  # trained on the new labels
-    assert (first.predict(new.x_test) == flipped).mean() < 0.1
+    assert (second.predict(new.x_test) == flipped).mean() > 0.75  # trained on the new labels
+    assert (first.predict(new.x_test) == flipped).mean() < 0.25
     assert fit_victim(victim(epochs=40), old, cfg)[1] == "hit"  # both entries live side by side
     meta = json.loads((tmp_path / "victims" / cache_key(cfg, new.data_sha256)[0] / "meta.json")
                       .read_text())  # fmt: skip

@@ -62,7 +62,7 @@ class ActiveThiefAttack:
         self.rounds = whole("attack.rounds", rounds, 1, example="attack.rounds=4")
         self.seed_share = number("attack.seed_share", seed_share, 0, 1, open_low=True,
                                  open_high=True, example="attack.seed_share=0.1")  # fmt: skip
-        self.seed = seed
+        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
 
     def seed_rows(self, budget: int) -> int:
         return max(1, int(round(self.seed_share * budget)))

@@ -81,7 +81,7 @@ class EquationSolvingAttack:
                                  example="attack.verify_rows=10")  # fmt: skip
         self.tolerance = number("attack.tolerance", tolerance, 0, open_low=True,
                                 example="attack.tolerance=1e-4")  # fmt: skip
-        self.seed = seed
+        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
 
     def check(self, budget: int, pool_rows: int) -> None:
         if budget < 2 + self.verify_rows:

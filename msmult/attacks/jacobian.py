@@ -72,7 +72,7 @@ class JacobianAttack:
         self.step = number("attack.lambda", step.get("lambda", 0.1), 0, open_low=True,
                            example="attack.lambda=0.1")  # fmt: skip
         self.tau = whole("attack.tau", tau, 1, example="attack.tau=3")
-        self.seed = seed
+        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
         self.domain: InputDomain | None = None
 
     def use_domain(self, domain: InputDomain | None) -> None:

@@ -13,7 +13,7 @@ from msmult.attacks.querying import query_all
 from msmult.attacks.stealing import SurrogateFactory
 from msmult.attacks.transfer_set import TransferSet
 from msmult.oracle import PredictionAPI
-from msmult.validation import bad_value
+from msmult.validation import bad_value, whole
 
 
 class KnockoffAttack:
@@ -23,7 +23,7 @@ class KnockoffAttack:
     exchangeable_rows = True
 
     def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
+        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
 
     def check(self, budget: int, pool_rows: int) -> None:
         """Knockoff queries distinct pool rows, so the budget cannot exceed the pool."""

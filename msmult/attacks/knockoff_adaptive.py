@@ -103,7 +103,7 @@ class AdaptiveKnockoffAttack:
         self.step_rows = whole("attack.step_rows", step_rows, 1, example="attack.step_rows=1")
         self.lr = number("attack.lr", lr, 0, open_low=True, example="attack.lr=0.1")
         self.window = whole("attack.window", window, 1, example="attack.window=25")
-        self.seed = seed
+        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
         self.scales = {name: RunningScale() for name in REWARDS[:3]}
 
     def check(self, budget: int, pool_rows: int) -> None:

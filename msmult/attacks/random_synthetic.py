@@ -14,6 +14,7 @@ from msmult.attacks.querying import query_all
 from msmult.attacks.stealing import SurrogateFactory
 from msmult.attacks.transfer_set import TransferSet
 from msmult.oracle import PredictionAPI
+from msmult.validation import whole
 
 
 class RandomSyntheticAttack:
@@ -23,7 +24,7 @@ class RandomSyntheticAttack:
     exchangeable_rows = True
 
     def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
+        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
 
     def run(
         self, api: PredictionAPI, pool: np.ndarray, new_surrogate: SurrogateFactory

@@ -67,8 +67,10 @@ class TorchClassifier:
         self.lr_schedule = choice(f"{name}.lr_schedule", lr_schedule, LR_SCHEDULES)
         self.final_lr = number(f"{name}.final_lr", final_lr, 0, self.lr,
                                example=f"{name}.final_lr=1e-5")  # fmt: skip
-        self.validation_share = number(f"{name}.validation_share", validation_share, 0, 1,
-                                       open_high=True, example=f"{name}.validation_share=0.1")  # fmt: skip
+        self.validation_share = number(
+            f"{name}.validation_share", validation_share, 0, 1, open_high=True,
+            example=f"{name}.validation_share=0.1",
+        )  # fmt: skip
         self.patience = None if patience is None else whole(f"{name}.patience", patience, 1)
 
     def build(self, input_shape: tuple[int, ...]) -> nn.Module:
