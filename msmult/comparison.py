@@ -33,14 +33,17 @@ def equal_size_ambiguity(flips: np.ndarray, size: int, seed: int = 0) -> float:
     return float(np.mean(draws))
 
 
-def explorer_row(name: str, members: pd.DataFrame, tried: int, decisions: np.ndarray,
+def explorer_row(name: str, tried: pd.DataFrame, members: pd.DataFrame, decisions: np.ndarray,
                  victim: np.ndarray) -> dict:  # fmt: skip
-    """One explorer's line of the comparison table (``members`` its member rows)."""
-    own = members.iloc[1:] if members.index[0] == 0 else members  # seconds: its own candidates
-    row = {"explorer": name, "models": tried, "members": len(members),
-           "seconds_per_candidate": float(own["seconds"].mean()) if len(own) else 0.0,
+    """One explorer's line of the comparison table: ``tried`` its candidates (row 0, the shared
+    base, first), ``members`` those in the set, ``decisions`` the members' (members, n)."""
+    row = {"explorer": name, "models": len(tried), "members": len(members),
+           "seconds_per_candidate": float(tried["seconds"].iloc[1:].mean()) if len(tried) > 1
+           else 0.0,
            "fidelity_min": float(members["fidelity"].min()),
            "fidelity_max": float(members["fidelity"].max()),
+           "fidelity_tried_min": float(tried["fidelity"].min()),  # unscored candidates skipped
+           "fidelity_tried_max": float(tried["fidelity"].max()),
            "ambiguity_vs_victim": ambiguity(decisions, victim),
            "discrepancy_vs_victim": discrepancy(decisions, victim)}  # fmt: skip
     for gap in GAPS:
@@ -87,7 +90,7 @@ def compare_explorers(table: pd.DataFrame, member_decisions: np.ndarray, victim:
     for name, candidates in explorer_rows(table["explorer"]).items():
         in_set = candidates & members
         decisions = member_decisions[in_set[members]]
-        rows[name] = explorer_row(name, table[in_set], int(candidates.sum()), decisions, victim)
+        rows[name] = explorer_row(name, table[candidates], table[in_set], decisions, victim)
         rows[name]["members_fidelity"] = table.loc[in_set, "fidelity"].to_numpy()
         flips[name] = decisions != victim
     size = min(row["members"] for row in rows.values())

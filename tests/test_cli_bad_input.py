@@ -46,7 +46,7 @@ CASES = [
     (("dataset.max_groups=1",), "dataset.max_groups=1 is not allowed"),
     (("dataset.sensitive=age",), "dataset.sensitive='age' has 74 distinct values"),
     (("dataset.sensitive=race", "dataset.sensitive_bins=[1,2]"), "holds 'White'"),
-    (("dataset=german", "dataset.drop_columns=[nosuch]"), "dataset.drop_columns=['nosuch']"),
+    (("dataset.drop_columns=[nosuch]",), "dataset.drop_columns=['nosuch']"),
     (("dataset=davidson", "dataset.hatecheck=maybe"), "dataset.hatecheck='maybe' is not allowed"),
     # attacks
     (("attack.seed=abc",), "attack.seed='abc' is not allowed"),

@@ -59,7 +59,7 @@ def synthetic_table():
     members. Decisions on 4 rows; the victim's are all 0."""
     table = pd.DataFrame({
         "explorer": ["base", "dropout", "dropout", "dropout", "retrain", "retrain"],
-        "seconds": [0.1, 0.1, 0.1, 0.1, 2.0, 2.0],
+        "seconds": [0.1, 0.1, 0.1, 0.1, 2.0, 4.0],
         "in_set": [True, True, True, False, True, True],
         "fidelity": [1.0, 0.75, 0.5, 0.0, 1.0, 0.75],
         "demographic_parity_difference": [0.10, 0.05, 0.30, 0.9, 0.12, 0.40],
@@ -79,8 +79,9 @@ def test_comparison_table_and_coverage_lines_by_hand():
     assert (dropout["models"], dropout["members"]) == (4, 3)  # base + 3 tried, base + 2 in
     assert (retrain["models"], retrain["members"]) == (3, 3)
     assert dropout["seconds_per_candidate"] == pytest.approx(0.1)
-    assert retrain["seconds_per_candidate"] == pytest.approx(2.0)
+    assert retrain["seconds_per_candidate"] == pytest.approx(3.0)  # its own rows, not the base
     assert (dropout["fidelity_min"], dropout["fidelity_max"]) == (0.5, 1.0)
+    assert (dropout["fidelity_tried_min"], dropout["fidelity_tried_max"]) == (0.0, 1.0)
     # dropout members flip rows {0} and {0, 1}: ambiguity 2/4, discrepancy 2/4
     assert (dropout["ambiguity_vs_victim"], dropout["discrepancy_vs_victim"]) == (0.5, 0.5)
     assert (retrain["ambiguity_vs_victim"], retrain["discrepancy_vs_victim"]) == (0.25, 0.25)
@@ -102,3 +103,16 @@ def test_comparison_table_and_coverage_lines_by_hand():
 def test_no_comparison_without_an_explorer_column():
     table, decisions = synthetic_table()
     assert compare_explorers(table.drop(columns="explorer"), decisions, np.zeros(4, int)) is None
+
+
+def test_seconds_and_tried_fidelity_count_candidates_outside_the_set():
+    # Davidson: no refit was a member; its row must still give the refits' cost and fidelity
+    table, _ = synthetic_table()
+    table.loc[[4, 5], "in_set"] = False
+    decisions = np.zeros((int(table["in_set"].sum()), 4), int)
+    result = compare_explorers(table, decisions, np.zeros(4, int))
+    rows = {row["explorer"]: row for row in result["table"]}
+    retrain = rows["retrain"]
+    assert (retrain["models"], retrain["members"]) == (3, 1)
+    assert retrain["seconds_per_candidate"] == pytest.approx(3.0)
+    assert (retrain["fidelity_tried_min"], retrain["fidelity_tried_max"]) == (0.75, 1.0)

@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 
 from msmult.data import files
-from msmult.data.adult import AdultDataset
+from msmult.data.adult import TRAIN_SHA256, AdultDataset, read_adult
 from msmult.data.compas import CompasDataset
 from msmult.data.csv import CsvDataset
 from msmult.data.german import GermanCreditDataset
+from msmult.data.splits import three_way_split
 from msmult.errors import MsmultError
 
 
@@ -25,6 +26,20 @@ def test_adult_uses_the_official_test_file_and_disjoint_halves(adult):
     assert adult.classes == ("<=50K", ">50K") and adult.positive_class == 1
     assert sorted(set(adult.group_test)) == ["Female", "Male"]
     assert (adult.group_test == "Female").sum() == 5_421  # official test file
+    # every training row lands in exactly one half: the halves' label counts add up to the
+    # file's (a half drawn with replacement, or rows in both halves, would not)
+    train = read_adult("adult.data", TRAIN_SHA256, skiprows=0)
+    positives = int(train["income"].str.strip().eq(">50K").sum())
+    assert positives == 7_841
+    assert int((adult.y_victim == 1).sum() + (adult.y_pool == 1).sum()) == positives
+
+
+@pytest.mark.parametrize("fractions", [(0.5, 0.5, 0.0), (0.4, 0.35, 0.25)])
+def test_three_way_split_is_disjoint_and_covers_every_row(fractions):
+    parts = three_way_split(101, fractions, seed=3)
+    joined = np.concatenate(parts)
+    assert sorted(joined.tolist()) == list(range(101))  # disjoint and complete
+    assert [len(p) for p in parts[:2]] == [round(101 * f / sum(fractions)) for f in fractions[:2]]
 
 
 def test_adult_preprocessing_is_fitted_on_the_victim_split_only(adult):

@@ -11,6 +11,7 @@ classes is warm-started from the previous set's solution and certified to the sa
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import ConvexHull, QhullError
 from scipy.special import xlogy
 
 from msmult.metrics.capacity import _LN2, _certified_capacity, _divergences, binary_capacity
@@ -24,6 +25,31 @@ def _checked(block: np.ndarray) -> np.ndarray:
     if not np.isfinite(total).all() or (total <= 0).any() or (s.size and s.min() < 0):
         raise ValueError("scores must be finite, non-negative, with a positive sum per vector")
     return s
+
+
+def hull_vertices(scores: np.ndarray) -> np.ndarray:
+    """(n, K) indices of the models on the convex hull of each row's probability vectors, padded
+    with the row's first vertex, for three classes (a 2-D hull: Qhull; collinear points: the two
+    ends of the segment); all m models for other class counts.
+
+    Capacity only depends on the hull's vertices: a model inside the hull is a mixture of others,
+    and moving its input weight onto them keeps the output distribution and, H being concave,
+    does not lower I(p; W). A weight on a padded duplicate is simply zero.
+    """
+    m, n, c = scores.shape
+    everyone = np.broadcast_to(np.arange(m), (n, m))
+    if c != 3 or m <= c:
+        return everyone
+    points = np.moveaxis(scores / scores.sum(-1, keepdims=True), 0, 1)[..., :-1]
+    found = []
+    for row in points:
+        try:
+            found.append(ConvexHull(row).vertices)
+        except QhullError:  # collinear or identical: the lexicographic ends of the segment
+            order = np.lexsort((row[:, 1], row[:, 0]))
+            found.append(np.array([order[0], order[-1]]))
+    width = max(len(v) for v in found)
+    return np.array([np.pad(v, (0, width - len(v)), mode="edge") for v in found])
 
 
 class NestedCapacity:
@@ -77,8 +103,15 @@ class NestedCapacity:
         else:
             self.weights = np.zeros((s.shape[1], k))
         if rows.size:
-            bits, weights = _certified_capacity(s[:, rows], self.tol, start)
-            self.bits[rows], self.weights[rows] = bits, weights
+            vertices = hull_vertices(s[:, rows])  # (rows, K): the only models C depends on
+            picked = np.take_along_axis(np.moveaxis(s[:, rows], 0, 1), vertices[..., None], 1)
+            if start is not None:
+                start = np.take_along_axis(start, vertices, 1)
+            bits, weights = _certified_capacity(np.moveaxis(picked, 0, 1), self.tol, start)
+            self.bits[rows] = bits
+            full = np.zeros((rows.size, k))
+            np.put_along_axis(full, vertices, weights, 1)  # a padded duplicate holds weight 0
+            self.weights[rows] = full
         self.bits[(s == s[:1]).all(axis=(0, 2))] = 0.0  # identical models: exactly 1
 
     def _certified(self, s: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -153,6 +153,7 @@ class DropoutExplorer:
         models_per_pass: int = 32,
         batch_rows: int = 8192,
         seed: int = 0,
+        threads: int = 2,
     ) -> None:
         self.kinds = choices("rashomon.kinds", kinds, KINDS)
         self.rates = numbers("rashomon.rates", rates, 0, 1, open_high=True,
@@ -161,6 +162,7 @@ class DropoutExplorer:
         self.models_per_pass = whole("rashomon.models_per_pass", models_per_pass, 1)
         self.batch_rows = whole("rashomon.batch_rows", batch_rows, 1)
         self.seed = whole("seed", seed, 0)
+        self.threads = whole("rashomon.threads", threads, 1, example="rashomon.threads=2")
 
     def candidates(self) -> pd.DataFrame:
         """The base model (row 0) then every (kind, rate, draw), each with its own mask seed."""
@@ -180,7 +182,16 @@ class DropoutExplorer:
 
     def explore(self, task: ExplorationTask) -> Exploration:
         """Losses of every candidate on the holdout first; then scores on the evaluation sets of
-        only those within ``task.largest_epsilon`` (``Exploration.scored``)."""
+        only those within ``task.largest_epsilon`` (``Exploration.scored``). The batched passes
+        run on ``threads`` torch threads (training keeps the run's ``threads``)."""
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            return self._explore(task)
+        finally:
+            torch.set_num_threads(previous)
+
+    def _explore(self, task: ExplorationTask) -> Exploration:
         surrogate = task.surrogate
         if not isinstance(surrogate, TorchClassifier):
             raise MsmultError(

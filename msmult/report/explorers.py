@@ -66,7 +66,8 @@ def comparison_section(comparison: dict) -> list[str]:
         f"Ambiguity (equal size): the mean over seeded subsamples of {comparison['equal_size']} "
         "members, the smallest member count, since ambiguity grows with the number of models. "
         "Fairness columns: range over the members.",
-        "\n".join(map(coverage_sentence, comparison["coverage"])),
+        *(["\n".join(map(coverage_sentence, comparison["coverage"]))]
+          if comparison["coverage"] else []),  # only with a refitting and another explorer
         f"![fidelity against each fairness gap, per explorer]({FIGURE})",
     ]
 
