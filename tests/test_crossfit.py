@@ -134,3 +134,14 @@ def test_dropout_membership_losses_are_out_of_sample_under_crossfit(one_thread):
     assert in_sample < 0.05 and losses[0] > 0.7  # memorised rows vs rows it never saw
     expected = out_of_fold_loss(base.folds, lambda model, rows: model.predict_proba(rows))
     assert losses[0] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("override", "named"), [
+    ("fidelity_holdout_mode=halves", "fidelity_holdout_mode='halves'"),
+    ("fidelity_folds=1", "fidelity_folds=1"),
+])  # fmt: skip
+def test_bad_holdout_settings_stop_the_cli_before_any_work(msmult_run, override, named):
+    process, run_dir = msmult_run(override)
+    assert process.returncode != 0 and named in process.stderr
+    assert "Traceback" not in process.stderr and not (run_dir / "report.json").exists()

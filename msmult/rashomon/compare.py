@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from msmult.rashomon.dropout import KINDS, DropoutExplorer
+from msmult.rashomon.dropout import DropoutExplorer
 from msmult.rashomon.exploration import Exploration, ExplorationTask
 from msmult.rashomon.refit import BootstrapExplorer, RetrainExplorer
 from msmult.validation import choices
@@ -25,28 +26,23 @@ EXPLORERS = ("dropout", "retrain", "bootstrap")
 
 
 class CompareExplorer:
-    """Runs ``explorers`` (any of dropout, retrain, bootstrap) on the same task; the dropout keys
-    are those of ``rashomon=dropout``, ``retrain_models`` / ``bootstrap_models`` the refitting
-    explorers' ``n_models``."""
+    """Runs ``explorers`` (any of dropout, retrain, bootstrap) on the same task; ``dropout`` holds
+    the keys of ``rashomon=dropout`` (passed on as they are), ``retrain_models`` /
+    ``bootstrap_models`` the refitting explorers' ``n_models``."""
 
     name = "compare"
 
     def __init__(
         self,
         explorers: Sequence[str] = EXPLORERS,
-        rates: Sequence[float] = (0.01, 0.05, 0.1),
-        draws_per_rate: int = 10,
-        kinds: Sequence[str] = KINDS,
-        models_per_pass: int = 32,
-        batch_rows: int = 8192,
         retrain_models: int = 20,
         bootstrap_models: int = 20,
         seed: int = 0,
+        **dropout: Any,
     ) -> None:
         names = choices("rashomon.explorers", explorers, EXPLORERS)
         built = {
-            "dropout": lambda: DropoutExplorer(rates, draws_per_rate, kinds, models_per_pass,
-                                               batch_rows, seed),  # fmt: skip
+            "dropout": lambda: DropoutExplorer(seed=seed, **dropout),
             "retrain": lambda: RetrainExplorer(retrain_models, seed),
             "bootstrap": lambda: BootstrapExplorer(bootstrap_models, seed),
         }
