@@ -151,10 +151,11 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         splits=splits, victim_model=model_name(cfg.victim), victim_cache=cache,
         api={"choice": choice, **described, "label": api_label(choice, described)},
         attack=str(getattr(attack, "name", type(attack).__name__)), budget=api.budget,
-        queries_used=api.queries_used, fit_rows=len(base.fit_x),
-        holdout_rows=len(base.holdout_x), holdout=base.source, explorer=explorer_name,
+        queries_used=api.queries_used, fit_rows=len(theft.fit.x),
+        holdout_rows=len(theft.holdout.x), holdout=theft.holdout_source, explorer=explorer_name,
         exploration=exploration, evaluations=evaluations, seed=int(cfg.seed),
         timing=clock.total(), calibration=calibration, defender=defender, budget_curve=curve,
+        holdout_mode=base.mode,
     )  # fmt: skip
     report = {**build_report(record), **extremal}
     test = evaluations["test"]

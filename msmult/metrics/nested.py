@@ -16,8 +16,6 @@ from scipy.special import xlogy
 from msmult.metrics.capacity import _LN2, _certified_capacity, _divergences, binary_capacity
 from msmult.metrics.multiplicity import _label_scores
 
-_CELLS = 1 << 22  # (rows x models x vertices) entries of one polygon test
-
 
 def _checked(block: np.ndarray) -> np.ndarray:
     """``block`` (k, n, c) as floats after the checks ``rashomon_capacity`` makes."""
@@ -26,47 +24,6 @@ def _checked(block: np.ndarray) -> np.ndarray:
     if not np.isfinite(total).all() or (total <= 0).any() or (s.size and s.min() < 0):
         raise ValueError("scores must be finite, non-negative, with a positive sum per vector")
     return s
-
-
-def hull_models(scores: np.ndarray, directions: int = 64) -> np.ndarray:
-    """(n, K) indices of models that include every vertex of each row's convex hull of
-    probability vectors, padded with the row's first, for three classes; all m models otherwise.
-
-    Capacity only depends on the hull's vertices: a model inside the hull is a mixture of others,
-    and moving its input weight onto them keeps the output distribution and, H being concave,
-    does not lower I(p; W). The most extreme model in each of ``directions`` directions of the
-    2-D simplex is a vertex; any model outside their polygon (by more than 1e-12) is kept too.
-    """
-    m, n, c = scores.shape
-    if c != 3 or m <= directions // 4:
-        return np.broadcast_to(np.arange(m), (n, m))
-    points = np.moveaxis(scores[..., :2] / scores.sum(-1, keepdims=True), 0, 1)  # (n, m, 2)
-    angles = np.linspace(0, 2 * np.pi, directions, endpoint=False)
-    picks = np.stack([(points @ [np.cos(a), np.sin(a)]).argmax(1) for a in angles], axis=1)
-    keep = np.zeros((n, m), bool)
-    keep[np.arange(n)[:, None], picks] = True
-    for rows in np.array_split(np.arange(n), max(1, n * m * directions // _CELLS)):
-        keep[rows] |= _outside(points[rows], _pack(keep[rows]))
-    return _pack(keep)
-
-
-def _pack(keep: np.ndarray) -> np.ndarray:
-    """(n, K) indices of each row's kept models, padded with its first."""
-    width = int(keep.sum(1).max())
-    packed = np.argsort(~keep, axis=1, kind="stable")[:, :width]
-    return np.where(np.arange(width) < keep.sum(1, keepdims=True), packed, packed[:, :1])
-
-
-def _outside(points: np.ndarray, vertices: np.ndarray) -> np.ndarray:
-    """(r, m) points outside the convex polygon of each row's ``vertices`` (r, K) indices."""
-    V = np.take_along_axis(points, vertices[..., None], 1)  # (r, K, 2)
-    offset = V - V.mean(1, keepdims=True)
-    order = np.argsort(np.arctan2(offset[..., 1], offset[..., 0]), axis=1, kind="stable")
-    V = np.take_along_axis(V, order[..., None], 1)  # counter-clockwise
-    edge = np.roll(V, -1, axis=1) - V
-    rel = points[:, :, None, :] - V[:, None, :, :]  # (r, m, K, 2)
-    cross = edge[:, None, :, 0] * rel[..., 1] - edge[:, None, :, 1] * rel[..., 0]
-    return (cross < -1e-12).any(2)
 
 
 class NestedCapacity:
@@ -112,7 +69,7 @@ class NestedCapacity:
         start = None
         if self.weights is not None:
             padded = np.pad(self.weights, ((0, 0), (0, k - self.weights.shape[1])))
-            certain, lower, _ = self._certified(s, padded, self.bits)
+            certain, lower = self._certified(s, padded)
             self.bits[certain] = lower[certain]
             self.weights = padded
             rows = np.flatnonzero(~certain)
@@ -120,24 +77,17 @@ class NestedCapacity:
         else:
             self.weights = np.zeros((s.shape[1], k))
         if rows.size:
-            models = hull_models(s[:, rows])  # (rows, K): the only models C depends on
-            picked = np.take_along_axis(np.moveaxis(s[:, rows], 0, 1), models[..., None], 1)
-            if start is not None:
-                start = np.take_along_axis(start, models, 1)
-            bits, weights = _certified_capacity(np.moveaxis(picked, 0, 1), self.tol, start)
-            full = np.zeros((rows.size, k))
-            np.put_along_axis(full, models, weights, 1)  # a repeated model keeps one weight
-            self.bits[rows], self.weights[rows] = bits, full
+            bits, weights = _certified_capacity(s[:, rows], self.tol, start)
+            self.bits[rows], self.weights[rows] = bits, weights
         self.bits[(s == s[:1]).all(axis=(0, 2))] = 0.0  # identical models: exactly 1
 
-    def _certified(self, s, weights, bits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rows whose bounds from ``weights`` over all models are within ``tol`` bits, their
-        lower bound (at least ``bits``) and each row's model of largest D(W_x || q)."""
+    def _certified(self, s: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows whose bounds from ``weights`` are within ``tol`` bits, and the lower bound."""
         W = np.moveaxis(s, 0, 1)
         W = W / W.sum(-1, keepdims=True)
         D = _divergences(W, xlogy(W, W).sum(-1), weights)[1]
-        lower = np.maximum(bits * _LN2, (weights * D).sum(1))
-        return D.max(1) - lower <= self.tol * _LN2, lower / _LN2, D.argmax(1)
+        lower = np.maximum(self.bits * _LN2, (weights * D).sum(1))
+        return D.max(1) - lower <= self.tol * _LN2, lower / _LN2
 
 
 class NestedSets:

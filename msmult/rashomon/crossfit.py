@@ -13,7 +13,7 @@ row-weighted mean over folds of its fold-k counterpart's loss on fold k (the sam
 applied to fold model k, so no row's loss comes from a model that saw that row); the base
 surrogate that the report describes, and every score on the evaluation sets, is fitted on ALL
 answers. Only explorers that declare ``crossfit = True`` (they read ``ExplorationTask.folds``)
-get it; any other explorer runs in ``split`` mode, and the report's ``holdout`` says so.
+get it; any other explorer runs in ``split`` mode (report.json ``attack.holdout_mode``).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class BaseFit:
     holdout_x: np.ndarray
     holdout_targets: np.ndarray
     folds: tuple[HoldoutFold, ...]
-    source: str
+    mode: str  # "split" or "crossfit, K folds" (report.json attack.holdout_mode)
 
 
 def out_of_fold_loss(
@@ -98,7 +98,7 @@ class FidelityHoldout:
         if self.mode == "split" or theft.fit.surrogate is not None:
             surrogate = theft.base_surrogate(new_surrogate, seed)
             return BaseFit(surrogate, theft.fit.x, theft.fit.targets, theft.holdout.x,
-                           theft.holdout.targets, (), theft.holdout_source)  # fmt: skip
+                           theft.holdout.targets, (), "split")  # fmt: skip
         x = np.concatenate([theft.fit.x, theft.holdout.x])
         targets = np.concatenate([theft.fit.targets, theft.holdout.targets])
         exchangeable = getattr(attack, "exchangeable_rows", False)
@@ -115,9 +115,8 @@ class FidelityHoldout:
                         x[rows], targets[rows])
             for rows in map(np.sort, np.array_split(order, self.folds))
         )  # fmt: skip
-        where = "the transfer set" if exchangeable else "the uniform pool draw"
         return BaseFit(
             new_surrogate(seed).fit(x, targets), x, targets,
             np.concatenate([f.x for f in folds]), np.concatenate([f.targets for f in folds]),
-            folds, f"{where}, {self.folds}-fold cross-fitted (base fitted on all answers)",
+            folds, f"crossfit, {self.folds} folds",
         )  # fmt: skip

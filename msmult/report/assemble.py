@@ -41,6 +41,7 @@ class RunRecord:
     calibration: dict | None = None
     defender: dict | None = None
     budget_curve: list[dict] | tuple = ()
+    holdout_mode: str = "split"  # or e.g. "crossfit, 5 folds" (msmult.rashomon.crossfit)
 
 
 def build_report(record: RunRecord) -> dict:
@@ -58,7 +59,8 @@ def build_report(record: RunRecord) -> dict:
         "api": record.api,
         "attack": {"name": record.attack, "budget": int(record.budget),
                    "queries_used": int(record.queries_used), "fit_rows": int(record.fit_rows),
-                   "holdout_rows": int(record.holdout_rows), "holdout": record.holdout},
+                   "holdout_rows": int(record.holdout_rows), "holdout": record.holdout,
+                   "holdout_mode": record.holdout_mode},
         "surrogate": {"fidelity": float(table["fidelity"].iloc[0]),
                       "accuracy": float(table["accuracy"].iloc[0]), "loss": exploration.base_loss},
         "rashomon": {"explorer": record.explorer, "epsilon": float(exploration.epsilon),
