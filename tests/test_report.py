@@ -68,7 +68,8 @@ def test_report_sections_and_attack_without_api_mode():
     assert report["api"] == API and report["rashomon"]["explorer"] == "dropout"
     assert report["attack"] == {"name": "knockoff", "budget": 100, "queries_used": 100,
                                 "fit_rows": 80, "holdout_rows": 20,
-                                "holdout": "share of the transfer set"}  # fmt: skip
+                                "holdout": "share of the transfer set",
+                                "holdout_mode": "split"}  # fmt: skip
     assert set(report["fairness"]) == set(GAPS)
     second = report["extra_eval"]["second"]
     assert second["rows"] == 10 and second["members"] == report["multiplicity"]["set_size"] == 4
