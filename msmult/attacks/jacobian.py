@@ -27,7 +27,7 @@ from msmult.attacks.stealing import SurrogateFactory
 from msmult.attacks.transfer_set import TransferSet
 from msmult.data.splits import InputDomain
 from msmult.errors import MsmultError
-from msmult.models.torch_classifier import TorchClassifier, as_tensor
+from msmult.models.torch_classifier import TorchClassifier, as_tensor, require_torch
 from msmult.oracle import PredictionAPI
 from msmult.validation import bad_value, number, whole
 
@@ -100,9 +100,7 @@ class JacobianAttack:
         if self.domain is None:
             raise MsmultError("attack=jacobian needs the dataset's input domain: call "
                               "use_domain(splits.domain) first (msmult.attacks.prepare does).")
-        if not isinstance(new_surrogate(self.seed), TorchClassifier):
-            raise MsmultError("attack=jacobian needs a torch surrogate (surrogate=mlp or cnn: "
-                              "msmult.models.torch_classifier.TorchClassifier) for its gradients.")
+        require_torch(new_surrogate(self.seed), "attack=jacobian follows the surrogate's gradients")
         self.check(api.remaining, len(pool))
         rng = np.random.default_rng(self.seed)
         seed_set = pool[rng.choice(len(pool), size=self.seed_rows, replace=False)]

@@ -12,7 +12,7 @@ from msmult.data.options import victim_share
 from msmult.data.sensitive import GroupOptions
 from msmult.data.splits import Splits
 from msmult.data.tabular import prepare_tabular
-from msmult.validation import as_list, flag
+from msmult.validation import as_list
 
 COLUMNS = [
     "age", "workclass", "fnlwgt", "education", "education-num", "marital-status", "occupation",
@@ -40,15 +40,11 @@ class AdultDataset(GroupOptions):
 
     sensitive: str = "sex"
     victim_share: float = 0.5
-    sensitive_as_feature: bool = False
     drop_columns: Sequence[str] = ("fnlwgt", "education")
-    max_groups: int = 10
-    sensitive_bins: Sequence[float] | None = None
 
     def __post_init__(self) -> None:
         self.victim_share = victim_share(self.victim_share)
         self.drop_columns = tuple(as_list("dataset.drop_columns", self.drop_columns))
-        self.sensitive_as_feature = flag("dataset.sensitive_as_feature", self.sensitive_as_feature)
         self.check_group_options()
 
     def load(self, seed: int) -> Splits:

@@ -12,7 +12,7 @@ from msmult.data.options import check_fractions
 from msmult.data.sensitive import GroupOptions
 from msmult.data.splits import Splits
 from msmult.data.tabular import prepare_tabular
-from msmult.validation import bad_value, choices, flag
+from msmult.validation import bad_value, choices
 
 FILE = "compas-scores-two-years.nopii.csv"
 SHA256 = "a5e5c34bfd2d1f065bb12a44c0323421baf74b98b97d585915a0c2e1513ecaba"
@@ -49,13 +49,9 @@ class CompasDataset(GroupOptions):
     sensitive: str = "race"
     race_groups: str | Sequence[str] = ("African-American", "Caucasian")
     fractions: Sequence[float] = (0.4, 0.4, 0.2)
-    sensitive_as_feature: bool = False
-    max_groups: int = 10
-    sensitive_bins: Sequence[float] | None = None
 
     def __post_init__(self) -> None:
         self.fractions = check_fractions(self.fractions)
-        self.sensitive_as_feature = flag("dataset.sensitive_as_feature", self.sensitive_as_feature)
         self.check_group_options()
 
     def load(self, seed: int) -> Splits:

@@ -14,7 +14,7 @@ from msmult.data.splits import Splits
 from msmult.data.tabular import prepare_tabular
 from msmult.errors import MsmultError
 from msmult.fileio import sha256_of
-from msmult.validation import as_list, bad_value, flag
+from msmult.validation import as_list, bad_value
 
 
 def read_csv(path: str | None) -> pd.DataFrame:
@@ -43,15 +43,11 @@ class CsvDataset(GroupOptions):
     sensitive: str | None = None
     positive_class: str | None = None
     fractions: Sequence[float] = (0.4, 0.4, 0.2)
-    sensitive_as_feature: bool = False
     drop_columns: Sequence[str] = ()
-    max_groups: int = 10
-    sensitive_bins: Sequence[float] | None = None
 
     def __post_init__(self) -> None:
         self.fractions = check_fractions(self.fractions)
         self.drop_columns = tuple(as_list("dataset.drop_columns", self.drop_columns))
-        self.sensitive_as_feature = flag("dataset.sensitive_as_feature", self.sensitive_as_feature)
         self.check_group_options()
 
     def load(self, seed: int) -> Splits:

@@ -5,26 +5,31 @@ continuous column is refused instead of turning every distinct value into a grou
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from msmult.errors import MsmultError
-from msmult.validation import bad_value, numbers, whole
+from msmult.validation import bad_value, flag, numbers, whole
 
 BINS_KEY = "dataset.sensitive_bins"
 
 
+@dataclass(kw_only=True)
 class GroupOptions:
-    """Mixin of the tabular dataset configs that declare the fields ``max_groups`` (the most
-    distinct sensitive values accepted, default 10) and ``sensitive_bins`` (edges at which a
-    numeric sensitive column is cut into groups: "< 25", "[25, 60)", ">= 60" for ``[25, 60]``;
-    null uses the values as they are). Without them: 10 groups at most, no bins."""
+    """Sensitive-attribute options shared by the tabular dataset configs: ``sensitive_as_feature``
+    (the attribute is a model input too; default no), ``max_groups`` (the most distinct sensitive
+    values accepted, default 10) and ``sensitive_bins`` (edges at which a numeric sensitive column
+    is cut into groups: "< 25", "[25, 60)", ">= 60" for ``[25, 60]``; null uses the values as
+    they are)."""
 
+    sensitive_as_feature: bool = False
     max_groups: int = 10
     sensitive_bins: Sequence[float] | None = None
 
     def check_group_options(self) -> None:
+        self.sensitive_as_feature = flag("dataset.sensitive_as_feature", self.sensitive_as_feature)
         self.max_groups = whole("dataset.max_groups", self.max_groups, 2,
                                 example="dataset.max_groups=10")  # fmt: skip
         if self.sensitive_bins is not None:

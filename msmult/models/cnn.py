@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from msmult.errors import MsmultError
-from msmult.models.layers import MaskSite, hidden_and_head, widths
+from msmult.models.layers import MaskSite, check_row_shape, hidden_and_head, widths
 from msmult.validation import bad_value, is_whole, whole
 
 
@@ -36,12 +36,8 @@ class CNN(nn.Module):
         first_stride: int = 2,
     ) -> None:
         super().__init__()
-        if len(input_shape) != 3:
-            raise MsmultError(
-                f"The CNN needs images shaped (channels, height, width) per row; got rows of shape "
-                f"{tuple(input_shape)}. Use an image dataset (e.g. dataset=ham10000) or an MLP / "
-                "text architecture for other data."
-            )
+        check_row_shape(input_shape, 3, "The CNN", "(channels, height, width): use an image "
+                        "dataset (e.g. dataset=ham10000) or an MLP / text architecture")
         if not is_whole(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
             allowed = "it must be a positive odd number"
             raise bad_value(

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from msmult.errors import MsmultError
 from msmult.validation import as_list, bad_value, is_whole
 
 
@@ -19,6 +20,14 @@ class MaskSite(nn.Identity):
     its output by a fixed per-unit mask (one value per feature of a linear layer, one per channel of
     a conv layer, broadcast over the row axis and any spatial axes).
     """
+
+
+def check_row_shape(input_shape: Sequence[int], rank: int, model: str, needs: str) -> None:
+    """Refuse inputs whose rows do not have ``rank`` axes (``needs`` says what they should be)."""
+    if len(input_shape) != rank:
+        raise MsmultError(
+            f"{model} needs rows shaped {needs}; got rows of shape {tuple(input_shape)}."
+        )
 
 
 def widths(name: str, values: Sequence[int], example: str) -> list[int]:

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from msmult.errors import MsmultError
-from msmult.models.layers import hidden_and_head
+from msmult.models.layers import check_row_shape, hidden_and_head
 from msmult.validation import whole
 
 
@@ -32,11 +32,8 @@ class EmbeddingBagClassifier(nn.Module):
         hidden: Sequence[int] = (64,),
     ) -> None:
         super().__init__()
-        if len(input_shape) != 1:
-            raise MsmultError(
-                f"EmbeddingBagClassifier needs rows of token ids shaped (length,); got rows of "
-                f"shape {tuple(input_shape)}. Use a text dataset (e.g. dataset=davidson)."
-            )
+        check_row_shape(input_shape, 1, "EmbeddingBagClassifier", "(length,) of token ids: "
+                        "use a text dataset (e.g. dataset=davidson)")
         self.vocab_size = whole(
             "module.vocab_size",
             vocab_size,

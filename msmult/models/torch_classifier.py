@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from msmult.errors import MsmultError
 from msmult.models.device import resolve_device
 from msmult.models.early_stopping import (
     LR_SCHEDULES,
@@ -28,6 +29,18 @@ def as_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
     tensor = torch.as_tensor(x)
     tensor = tensor.long() if not tensor.is_floating_point() else tensor.float()
     return tensor.to(device)
+
+
+def require_torch(model: object, stage: str) -> TorchClassifier:
+    """``model`` when it is a ``TorchClassifier``; else a clear error: ``stage`` (e.g.
+    "Dropout exploration masks its hidden units") needs a torch surrogate's module."""
+    if not isinstance(model, TorchClassifier):
+        raise MsmultError(
+            f"{stage}, so it needs a torch surrogate (surrogate=mlp, cnn, text: "
+            f"msmult.models.torch_classifier.TorchClassifier); the surrogate is a "
+            f"{type(model).__name__}."
+        )
+    return model
 
 
 class TorchClassifier:

@@ -20,8 +20,7 @@ import pandas as pd
 import torch
 from torch.func import functional_call, grad, vmap
 
-from msmult.errors import MsmultError
-from msmult.models.torch_classifier import TorchClassifier, as_tensor
+from msmult.models.torch_classifier import TorchClassifier, as_tensor, require_torch
 from msmult.progress import progress_bar
 from msmult.rashomon.exploration import Exploration, ExplorationTask, fidelity_loss
 from msmult.rashomon.per_row import RowReach
@@ -63,12 +62,7 @@ class AwpExplorer:
               example=f"rashomon.rows={min(200, test_rows)}")  # fmt: skip
 
     def explore(self, task: ExplorationTask) -> Exploration:
-        surrogate = task.surrogate
-        if not isinstance(surrogate, TorchClassifier):
-            raise MsmultError(
-                f"AWP exploration perturbs a torch surrogate's weights; the surrogate is a "
-                f"{type(surrogate).__name__}. Use a torch surrogate (surrogate=mlp, cnn, text)."
-            )
+        surrogate = require_torch(task.surrogate, "AWP exploration perturbs the weights")
         test = task.eval_sets["test"]
         self.check(len(test))
         rows = np.sort(np.random.default_rng(self.seed).choice(len(test), self.rows, replace=False))

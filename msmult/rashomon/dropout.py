@@ -19,7 +19,7 @@ from torch import nn
 
 from msmult.errors import MsmultError
 from msmult.models.layers import MaskSite
-from msmult.models.torch_classifier import TorchClassifier, as_tensor
+from msmult.models.torch_classifier import as_tensor, require_torch
 from msmult.progress import progress_bar
 from msmult.rashomon.exploration import (
     Exploration,
@@ -192,13 +192,8 @@ class DropoutExplorer:
             torch.set_num_threads(previous)
 
     def _explore(self, task: ExplorationTask) -> Exploration:
-        surrogate = task.surrogate
-        if not isinstance(surrogate, TorchClassifier):
-            raise MsmultError(
-                f"Dropout exploration masks a torch surrogate's hidden units; the surrogate is a "
-                f"{type(surrogate).__name__}. Use a torch surrogate (surrogate=mlp, cnn, text) or "
-                "an explorer that retrains (see README, Extending msmult)."
-            )
+        surrogate = require_torch(task.surrogate, "Dropout exploration masks hidden units (an "
+                                  "explorer that retrains, e.g. rashomon=retrain, works with any)")
         module, device = surrogate.module_, surrogate.device_
         module.eval()
         forward = MaskedForward(module)
