@@ -40,8 +40,7 @@ def plugin_folder(tmp_path_factory) -> Path:
 
 def run_example(command: str, folder: Path, name: str):
     run_dir = folder / name
-    # not debug=fast: it sets the dropout explorer's keys, which a plugin explorer does not take
-    args = command.split()[1:] + ["surrogate.epochs=5", "victim.epochs=2", "budget=500",
+    args = command.split()[1:] + ["debug=fast", "victim.epochs=2", "budget=500",
                                   f"hydra.run.dir={run_dir}"]  # fmt: skip
     process = run_cli(*args, cwd=folder, cache=folder / "cache")
     assert process.returncode == 0, process.stderr[-3000:]
@@ -98,14 +97,15 @@ def nan_defence(proba, rng):
 
 @pytest.mark.parametrize(("overrides", "message"), [
     (["rashomon._target_=nosuch.Explorer"], "Cannot build 'nosuch.Explorer'"),
-    (["rashomon._target_=broken.WrongShapes", "~rashomon.rates", "~rashomon.draws_per_rate",
-      "~rashomon.kinds", "~rashomon.models_per_pass", "~rashomon.batch_rows", "~rashomon.seed"],
+    (["hydra.searchpath=[file://conf]", "rashomon=wrong"],
      "explorer WrongShapes returned scores['test'] of shape (1, 3, 2)"),
     (["+api.defences=[{_target_: hydra.utils.get_method, path: broken.nan_defence}]"],
      "API defence nan_defence returned NaN"),
 ])  # fmt: skip
 def test_broken_plugins_are_named_in_one_paragraph(tmp_path, overrides, message):
     (tmp_path / "broken.py").write_text(BROKEN, encoding="utf-8")
+    (tmp_path / "conf" / "rashomon").mkdir(parents=True)
+    (tmp_path / "conf" / "rashomon" / "wrong.yaml").write_text("_target_: broken.WrongShapes\n")
     run_dir = tmp_path / "run"
     process = run_cli("run", "debug=fast", "victim.epochs=2", "budget=300", *overrides,
                       f"hydra.run.dir={run_dir}", cwd=tmp_path)  # fmt: skip

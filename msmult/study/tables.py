@@ -133,7 +133,7 @@ def write_tables(runs: pd.DataFrame, out: Path, by_epsilon: bool = False) -> lis
         text = readable(stats, columns)
         stats.columns = [".".join(filter(None, column)) for column in stats.columns]
         files = {
-            "csv": stats.to_csv(float_format="%.6g"),
+            "csv": stats.to_csv(float_format="%.10g"),
             "md": markdown(text) + scales(columns),
             "tex": latex(text, f"msmult study: {name} (mean ± std across seeds)"),
         }
