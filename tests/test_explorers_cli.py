@@ -8,7 +8,8 @@ from conftest import read_report
 
 pytestmark = pytest.mark.e2e
 
-SMALL = ("rashomon.retrain_models=2", "rashomon.bootstrap_models=3", "budget=400")
+SMALL = ("rashomon.retrain_models=2", "rashomon.bootstrap_models=3", "budget=400",
+         "rashomon.draws_per_rate=2", "rashomon.rates=[0.01,0.05,0.1]")  # dropout: 13 models
 
 
 def test_compare_with_auto_epsilon_writes_the_comparison_and_the_verdict(msmult_run):
