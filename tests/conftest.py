@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 # Small but real: the shipped data, few epochs, few dropout draws (conf/debug/fast.yaml).
@@ -50,3 +51,13 @@ def assert_refused(process: subprocess.CompletedProcess, run_dir: Path, message:
     assert message in output
     assert "Traceback" not in output
     assert not (run_dir / "report.json").exists()
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Train in-process models as the pipeline does (threads: 1, fastest for these small models,
+    and one per pytest-xdist worker); restore the setting after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

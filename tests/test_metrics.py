@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from msmult import metrics
 from msmult.metrics import (
     ambiguity,
     discrepancy,

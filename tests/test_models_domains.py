@@ -21,15 +21,6 @@ from msmult.models.torch_classifier import TorchClassifier
 from msmult.rashomon.dropout import MaskedForward
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Train as the pipeline does (threads: 1, fastest for these small models); restore after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def site_output_shapes(module: nn.Module, x: torch.Tensor) -> list[tuple[int, ...]]:
     shapes: list[tuple[int, ...]] = []
     sites = [m for m in module.modules() if isinstance(m, MaskSite)]

@@ -13,15 +13,6 @@ from msmult.models.early_stopping import lr_scheduler, split_validation
 from msmult.models.torch_classifier import TorchClassifier
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Train as the pipeline does (threads: 1); restore after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def zero_linear(input_shape, n_classes):
     """Logits w * x with w starting at 0: every step moves the logit gap the same way."""
     layer = nn.Linear(input_shape[0], n_classes, bias=False)
