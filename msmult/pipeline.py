@@ -142,9 +142,11 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         with clock.stage("extremes"):
             extremal = extremes.run(task, splits, exploration.base_loss, explorer_name,
                                     evaluations["test"])
-    with clock.stage("budget_curve"):  # budget_checkpoints=[...]; empty by default
-        curve = budget_curve(checkpoints, task, explorer, explorer_name, cfg.fidelity_holdout,
-                             splits, victim_proba, cfg.capacity_tol)  # fmt: skip
+    curve = []
+    if checkpoints:  # budget_checkpoints=[...]; empty by default
+        with clock.stage("budget_curve"):
+            curve = budget_curve(checkpoints, task, explorer, explorer_name,
+                                 cfg.fidelity_holdout, splits, victim_proba, cfg.capacity_tol)
     described = api.describe()
     choice = api_choice()
     record = RunRecord(
