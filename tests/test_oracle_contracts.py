@@ -2,15 +2,19 @@
 each refusal's exact message, the boundary values each check still accepts, and the API setting's
 label. (Written to kill the mutants `scripts/mutation.sh msmult/oracle/` found surviving.)"""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
 from msmult.errors import MsmultError
 from msmult.fileio import shipped_folder
+from msmult.models.mlp import MLP
 from msmult.oracle import PredictionAPI
 from msmult.oracle.api import api_label
 from msmult.oracle.defences.gaussian_noise import GaussianNoise
+from msmult.oracle.defences.mad import MAD
 from msmult.oracle.defences.reverse_sigmoid import ReverseSigmoid
 from msmult.oracle.defences.rounding import Rounding
 
@@ -115,3 +119,28 @@ def test_reverse_sigmoid_stays_finite_on_certain_answers():
 ])  # fmt: skip
 def test_the_api_label_names_every_part_of_the_setting(choice, setting, label):
     assert api_label(choice, setting) == label
+
+
+def proxy_mlp():
+    return partial(MLP, hidden=[4])
+
+
+def test_mad_defaults_equal_the_shipped_config_and_name_the_proxy():
+    shipped = OmegaConf.load(API_CONF / "mad.yaml").defences[0]
+    mad = MAD(proxy_mlp())
+    assert (mad.epsilon, mad.argmax_preserving) == (shipped.epsilon, shipped.argmax_preserving)
+    assert mad.proxy == "MLP"  # the partial's architecture, as report.json lists it
+    assert MAD(MLP).proxy == "MLP" and MAD(0.0).proxy == "0.0"  # no name: its text
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"epsilon": -0.1}, "api.defences.0.epsilon=-0.1 is not allowed: it must be a number >= 0 "
+     "(L1 budget of each answer's perturbation, 0 to 2), e.g. api.defences.0.epsilon=0.5."),
+    ({"argmax_preserving": "yes"}, "api.defences.0.argmax_preserving='yes' is not allowed: it "
+     "must be true or false, e.g. api.defences.0.argmax_preserving=true."),
+])  # fmt: skip
+def test_mad_refusals_have_their_exact_message(options, message):
+    with pytest.raises(MsmultError) as refused:
+        MAD(proxy_mlp(), **options)
+    assert str(refused.value) == message
+    assert MAD(proxy_mlp(), epsilon=0.0).epsilon == 0.0  # the boundary is accepted
