@@ -13,8 +13,9 @@ from msmult.errors import MsmultError
 from msmult.models.layers import MaskSite
 from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
-from msmult.rashomon.dropout import DropoutExplorer, MaskedForward, draw_mask
+from msmult.rashomon.dropout import DropoutExplorer, draw_mask
 from msmult.rashomon.exploration import Exploration, ExplorationTask
+from msmult.rashomon.masked_forward import MaskedForward
 
 
 def exploration(losses, epsilon):
@@ -83,7 +84,7 @@ def test_batched_masked_forward_equals_each_masked_model():
     forward = MaskedForward(module)
     assert forward.unit_counts(x[:1]) == [5, 6]
     masks = [torch.as_tensor(np.stack([m[i] for m in per_model])) for i in range(2)]
-    batched = forward.proba(masks, x, batch_rows=9)  # 3 copies x 3 rows per pass, n = 7
+    batched = forward.proba(masks, x, rows=3)  # 3 copies x 3 rows per pass, n = 7
     for b, model_masks in enumerate(per_model):
         torch.testing.assert_close(batched[b], manual_mlp(module, x, model_masks))
 

@@ -18,7 +18,7 @@ from msmult.models.cnn import CNN
 from msmult.models.layers import MaskSite, hidden_and_head
 from msmult.models.text import EmbeddingBagClassifier
 from msmult.models.torch_classifier import TorchClassifier
-from msmult.rashomon.dropout import MaskedForward
+from msmult.rashomon.masked_forward import MaskedForward
 
 
 def site_output_shapes(module: nn.Module, x: torch.Tensor) -> list[tuple[int, ...]]:
