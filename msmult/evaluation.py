@@ -129,7 +129,8 @@ def verdict_and_comparison(exploration: Exploration, test: dict, victim_proba: n
                            verdict: Verdict, seed: int) -> dict:  # fmt: skip
     """The equivalence verdict on the test rows and, when the candidates name their explorer
     (``rashomon=compare``), the comparison of the explorers: keys to add to ``test``."""
-    decisions = exploration.member_scores("test").argmax(axis=2)
-    return {"verdict": verdict.judge(test["table"], test["victim"]),
-            "comparison": compare_explorers(test["table"], decisions, victim_proba.argmax(1),
-                                            seed)}  # fmt: skip
+    comparison = None
+    if "explorer" in test["table"]:  # rashomon=compare
+        decisions = metrics.decisions_of(exploration.member_scores("test"))
+        comparison = compare_explorers(test["table"], decisions, victim_proba.argmax(1), seed)
+    return {"verdict": verdict.judge(test["table"], test["victim"]), "comparison": comparison}

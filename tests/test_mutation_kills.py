@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from msmult.metrics import decisions_of
-from msmult.metrics.nested import NestedCapacity
+from msmult.metrics.nested_capacity import NestedCapacity
 
 
 def test_decisions_of_equals_argmax_with_ties_going_to_the_first_class():

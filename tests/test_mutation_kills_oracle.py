@@ -107,7 +107,7 @@ def test_defender_side_draws_the_defences_randomness_from_default_rng_seed_2():
     expected = np.abs(served - victim_proba).sum(axis=1).mean()
     for _ in range(2):  # the same numbers every time: the generator is seeded, not fresh
         got = defender_side(api, victim_proba, x, y_true, seed=5)
-        assert got["mean_l1"] == pytest.approx(expected, rel=1e-9)
+        assert got["mean_l1"] == pytest.approx(expected, rel=1e-6)
 
 
 def test_defender_side_serves_top_k_answers_with_the_apis_k():
@@ -137,10 +137,10 @@ def test_describe_lists_only_a_defences_public_parameters():
 def test_angular_deviation_normalises_each_difference_vector_on_its_own():
     # every vertex e_k of each of two rows at once, broadcast (n, 1, c) against (1, c, c):
     # row 0 (s, y above): cos(s - e_k, s - y) = 13/14, 0.3/sqrt(1.56), -0.7/sqrt(0.76)
-    # row 1: proxy [0.5, 0.5, 0], truth e_0: cos(p - e_k, p - e_0) = 1, -1, 0.5
+    # row 1: proxy [0.5, 0.5, 0], truth e_0: cos(p - e_k, p - e_0) = 1, -1, 0
     proxy = np.array([[0.2, 0.3, 0.5], [0.5, 0.5, 0.0]])
     truth = np.array([[0.6, 0.3, 0.1], [1.0, 0.0, 0.0]])
-    cos = np.array([[13 / 14, 0.3 / np.sqrt(1.56), -0.7 / np.sqrt(0.76)], [1.0, -1.0, 0.5]])
+    cos = np.array([[13 / 14, 0.3 / np.sqrt(1.56), -0.7 / np.sqrt(0.76)], [1.0, -1.0, 0.0]])
     got = angular_deviation(proxy[:, None], np.eye(3)[None], truth[:, None])
     np.testing.assert_allclose(got, 2 - 2 * cos, atol=1e-9)
     np.testing.assert_allclose(angular_deviation(proxy, np.eye(3)[[2, 1]], truth),

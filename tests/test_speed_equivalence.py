@@ -14,8 +14,8 @@ from torch import nn
 from msmult.errors import MsmultError
 from msmult.evaluation import evaluate_set
 from msmult.metrics import epsilon_curve, rashomon_capacity
-from msmult.metrics import nested as nested_module
-from msmult.metrics.nested import NestedCapacity
+from msmult.metrics import nested_capacity as nested_module
+from msmult.metrics.nested_capacity import NestedCapacity
 from msmult.metrics.registry import SET_METRICS, SetView, measure
 from msmult.models.cnn import CNN
 from msmult.models.layers import MaskSite
@@ -83,9 +83,9 @@ def test_warm_start_certifies_rows_a_new_model_cannot_change(monkeypatch):
     nested = NestedCapacity(np.concatenate([scores, scores[:1]]))
     before = nested.at(4)
     solved = []
-    real = nested_module._certified_capacity
-    monkeypatch.setattr(nested_module, "_certified_capacity",
-                        lambda s, *a: solved.append(s.shape[1]) or real(s, *a))  # fmt: skip
+    real = nested_module.solve_by_columns
+    monkeypatch.setattr(nested_module, "solve_by_columns",
+                        lambda W, *a: solved.append(len(W)) or real(W, *a))  # fmt: skip
     np.testing.assert_allclose(nested.at(5), before, rtol=1e-12)
     assert solved == []
 

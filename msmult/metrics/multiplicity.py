@@ -96,10 +96,15 @@ def _label_scores(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 def decisions_of(scores: np.ndarray) -> np.ndarray:
     """(m, n) ``scores.argmax(axis=2)`` for (m, n, c) scores (the first class among equal
-    maxima), by c - 1 elementwise comparisons: much faster than argmax over a short last axis."""
+    maxima), as the smallest unsigned integer type that holds the class ids (uint8 up to 256
+    classes: the (m, n) decisions are the largest arrays the metrics read), by c - 1 elementwise
+    comparisons: much faster than argmax over a short last axis."""
     s = np.asarray(scores)
-    best, decisions = s[..., 0], np.zeros(s.shape[:-1], np.intp)
-    for k in range(1, s.shape[-1]):
+    classes = s.shape[-1]
+    if classes == 2:
+        return (s[..., 1] > s[..., 0]).view(np.uint8)
+    best, decisions = s[..., 0], np.zeros(s.shape[:-1], np.min_scalar_type(max(classes - 1, 0)))
+    for k in range(1, classes):
         better = s[..., k] > best
         decisions[better], best = k, np.where(better, s[..., k], best)
     return decisions
