@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy.special import xlogy
 from torch import nn
 
 from msmult.errors import MsmultError
@@ -88,6 +89,45 @@ def test_warm_start_certifies_rows_a_new_model_cannot_change(monkeypatch):
                         lambda W, *a: solved.append(len(W)) or real(W, *a))  # fmt: skip
     np.testing.assert_allclose(nested.at(5), before, rtol=1e-12)
     assert solved == []
+
+
+@pytest.mark.parametrize(("columns", "added", "rounds"), [(8, 8, 4), (1, 1, 1), (2, 1, 40)])
+def test_column_generation_gives_the_capacity_over_every_model(monkeypatch, columns, added,
+                                                                rounds):  # fmt: skip
+    # (1, 1, 1): one round cannot certify most rows, so they fall back to every model
+    for name, value in (("_COLUMNS", columns), ("_ADDED", added), ("_ROUNDS", rounds)):
+        monkeypatch.setattr(nested_module, name, value)
+    scores = random_sets(40, 60, 4, seed=11)[0]
+    W = np.moveaxis(scores, 0, 1)
+    bits, weights = nested_module.solve_by_columns(W, xlogy(W, W).sum(-1), 1e-9)
+    np.testing.assert_allclose(np.exp2(bits), rashomon_capacity(scores), rtol=1e-9)
+    np.testing.assert_allclose(weights.sum(1), 1.0)
+    q = np.einsum("rk,rkc->rc", weights, W)  # the weights attain the returned lower bound
+    info = (weights * (xlogy(W, W).sum(-1) - np.einsum("rkc,rc->rk", W, np.log(q)))).sum(1)
+    np.testing.assert_allclose(info / np.log(2), bits, atol=1e-12)
+
+
+def test_column_generation_starts_from_the_previous_support():
+    scores = random_sets(30, 20, 3, seed=5)[0]
+    W = np.moveaxis(scores, 0, 1)
+    L = xlogy(W, W).sum(-1)
+    _, previous = nested_module.solve_by_columns(W[:, :20], L[:, :20], 1e-9)
+    bits, _ = nested_module.solve_by_columns(W, L, 1e-9, np.pad(previous, ((0, 0), (0, 10))))
+    np.testing.assert_allclose(np.exp2(bits), rashomon_capacity(scores), rtol=1e-9)
+
+
+def test_a_model_gets_the_same_numbers_whatever_its_batch():
+    torch.manual_seed(0)
+    module = MLP((4,), 3, hidden=(5, 6)).eval()
+    x = torch.randn(37, 4)
+    forward = MaskedForward(module)
+    units = forward.unit_counts(x[:1])
+    rng = np.random.default_rng(0)
+    masks = [torch.as_tensor(rng.uniform(0, 2, (6, u)).astype(np.float32)) for u in units]
+    together = forward.proba(masks, x, rows=8)
+    for b in range(6):
+        alone = forward.proba([m[b : b + 1] for m in masks], x, rows=8)
+        assert torch.equal(alone[0], together[b])
 
 
 def masked_models():
