@@ -125,8 +125,8 @@ class MAD:
     def proxy_proba(self, x: np.ndarray, classes: int, rng: np.random.Generator) -> np.ndarray:
         """The proxy's softmax on ``x``; the proxy is built (seeded from ``rng``) on first use."""
         if self._model is None:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(rng.integers(2**31)))
+            with torch.random.fork_rng(devices=[]):  # the CPU generator, restored after
+                torch.default_generator.manual_seed(int(rng.integers(2**31)))  # not CUDA's
                 self._model = self._factory(input_shape=tuple(x.shape[1:]), n_classes=classes)
             self._model.eval()
         with torch.no_grad():
