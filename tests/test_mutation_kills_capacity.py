@@ -1,0 +1,428 @@
+"""Tests written to kill surviving mutants of the certified capacity solver and its nested / column
+generation driver. The solver certifies its answer, so many of these pin a helper's exact output or
+the path the solver takes (how many solves, on which models), not only the returned capacity."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+from scipy.special import xlogy
+
+from msmult.metrics import capacity
+from msmult.metrics import nested_capacity as nested_module
+from msmult.metrics import rashomon_capacity
+from msmult.metrics.capacity import _divergences, _move_to_boundary, _null_direction
+from msmult.metrics.nested_capacity import NestedCapacity
+
+# --- _move_to_boundary: p + t * direction, largest t >= 0 keeping p >= 0 ---------------------
+
+
+@pytest.mark.parametrize(
+    ("p", "direction", "expected"),
+    [
+        ([0.5, 0.5, 0.0], [-1.0, 1.0, 0.0], [0.0, 1.0, 0.0]),  # t = 0.5
+        ([0.5, 0.5], [-0.5, 0.5], [0.0, 1.0]),  # t = 1: the step is t * direction
+        ([0.2, 0.2, 0.6], [-1.0, 0.5, 0.5], [0.0, 0.3, 0.7]),  # t = 0.2, positive entries < 1
+        ([0.2, 0.4, 0.4], [-1.0, -2.0, 3.0], [0.0, 0.0, 1.0]),  # two weights block at once
+    ],
+)
+def test_move_to_boundary_steps_to_the_first_blocking_weight(p, direction, expected):
+    moved = _move_to_boundary(np.array([p]), np.array([direction]))
+    assert moved.dtype == float
+    np.testing.assert_allclose(moved, [expected], rtol=0, atol=1e-15)
+
+
+def test_move_to_boundary_zeroes_the_blocking_weight_exactly():
+    # 0.22 - (0.22 / 0.8) * 0.8 rounds to +2.8e-17: only the explicit zeroing makes it 0, and
+    # callers (_enter's exchange) find the leaving slot by `moved == 0`
+    p, direction = np.array([[0.73, 0.22, 0.05]]), np.array([[2.3, -0.8, 0.6]])
+    assert (p + 0.22 / 0.8 * direction)[0, 1] > 0
+    moved = _move_to_boundary(p, direction)
+    assert moved[0, 1] == 0.0
+    np.testing.assert_allclose(moved, p + 0.275 * direction, atol=1e-15)
+
+
+def test_move_to_boundary_without_a_decreasing_weight_does_not_move():
+    p = np.array([[0.3, 0.7, 0.0], [0.25, 0.25, 0.5]])
+    direction = np.array([[0.0, 2.0, 0.0], [0.0, 0.0, 0.0]])
+    moved = _move_to_boundary(p, direction)
+    assert moved.dtype == float
+    np.testing.assert_array_equal(moved, p)
+
+
+def test_move_to_boundary_is_silent_on_zero_and_tiny_directions():
+    # zero entries divide by zero (0 / 0 is invalid), a tiny negative one overflows the ratio
+    p = np.array([[0.5, 0.0, 0.5, 1.0]])
+    direction = np.array([[0.0, 0.0, -1.0, -1e-310]])
+    with warnings.catch_warnings(), np.errstate(divide="warn", invalid="warn", over="warn"):
+        warnings.simplefilter("error")
+        moved = _move_to_boundary(p, direction)
+    np.testing.assert_array_equal(moved, [[0.5, 0.0, 0.0, 1.0]])
+
+
+# --- _null_direction: nu over the active slots with sum nu_x W_x = 0 -------------------------
+
+
+def dependent_channel() -> np.ndarray:
+    """Three models, the third the mean of the first two: one null direction (1, 1, -2)."""
+    a, b = np.array([0.2, 0.3, 0.5]), np.array([0.6, 0.2, 0.2])
+    return np.array([[a, b, (a + b) / 2]])
+
+
+def test_null_direction_of_an_affinely_dependent_set():
+    W = dependent_channel()
+    nu, found = _null_direction(W, np.ones((1, 3), bool))
+    assert found.tolist() == [True]
+    np.testing.assert_allclose(np.abs(nu), [[1, 1, 2] / np.sqrt(6)], atol=1e-12)
+    np.testing.assert_allclose(nu[0] @ W[0], 0.0, atol=1e-15)
+
+
+def test_null_direction_ignores_inactive_slots():
+    # slot 1 inactive: the active pair (a, mean of a and b) is independent; an active pair of
+    # identical models is dependent, and the inactive slot between them gets no weight
+    W = dependent_channel()
+    nu, found = _null_direction(W, np.array([[True, False, True]]))
+    assert found.tolist() == [False]
+    assert nu[0, 1] == 0.0
+    twins = np.array([[[0.2, 0.3, 0.5], [0.6, 0.2, 0.2], [0.2, 0.3, 0.5]]])
+    nu, found = _null_direction(twins, np.array([[True, False, True]]))
+    assert found.tolist() == [True]
+    assert nu[0, 1] == 0.0
+    np.testing.assert_allclose(np.abs(nu), [[1, 0, 1] / np.sqrt(2)], atol=1e-12)
+
+
+def test_null_direction_of_independent_models_is_not_found():
+    W = np.array([[[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]])
+    nu, found = _null_direction(W, np.ones((1, 3), bool))
+    assert found.dtype == bool and found.tolist() == [False]
+    _, found = _null_direction(W[:, :2], np.ones((1, 2), bool))
+    assert found.tolist() == [False]
+
+
+def test_null_direction_of_two_numerically_identical_models():
+    # relative singular value ~1e-13, under the 1e-10 threshold: dependent, nu = (1, -1) / sqrt 2
+    a = np.array([0.2, 0.3, 0.5])
+    W = np.array([[a, a + np.array([1e-13, -1e-13, 0.0])]])
+    nu, found = _null_direction(W, np.ones((1, 2), bool))
+    assert found.tolist() == [True]
+    np.testing.assert_allclose(np.abs(nu), [[1, 1] / np.sqrt(2)], atol=1e-9)
+    assert nu[0, 0] * nu[0, 1] < 0
+
+
+def test_null_direction_threshold_is_relative_to_the_largest_singular_value():
+    # singular values ~sqrt(2) and e / sqrt(2): relative 0.65e-10, under the 1e-10 threshold,
+    # though the smallest one (0.92e-10) is above 1e-10 / sqrt(2)
+    e = 1.3e-10
+    W = np.array([[[1.0, 0.0, 0.0], [1.0 - e, e, 0.0]]])
+    sv = np.linalg.svd(W[0], compute_uv=False)
+    assert 0.5e-10 < sv[1] / sv[0] < 0.8e-10 and sv[1] > 1.2e-10 / sv[0]
+    assert _null_direction(W, np.ones((1, 2), bool))[1].tolist() == [True]
+
+
+# --- NestedCapacity / solve_by_columns: warm start and column generation ----------------------
+
+
+def entropy(v: np.ndarray) -> float:
+    return float(-xlogy(v, v).sum())
+
+
+SYMMETRIC = np.stack([np.roll([0.7, 0.15, 0.15], i) for i in range(3)])  # C = log 3 - H(row)
+
+
+def violator(excess_bits: float) -> np.ndarray:
+    """A model with D(w || uniform) = C(SYMMETRIC) + ``excess_bits``, its mass on classes 0 and 1:
+    the uniform input, optimal for SYMMETRIC, misses the capacity with it by about that much."""
+    target = entropy(SYMMETRIC[0]) - excess_bits * np.log(2)
+    a = brentq(lambda a: entropy(np.array([a, 0.965 - a, 0.035])) - target, 0.4825, 0.96)
+    return np.array([a, 0.965 - a, 0.035])
+
+
+def spy_on_solves(monkeypatch) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Record (scores, weights) of every _certified_capacity call of column generation."""
+    calls: list[tuple[np.ndarray, np.ndarray]] = []
+    real = nested_module._certified_capacity
+
+    def spy(scores, tol, *args):
+        given = scores.copy()  # before the call: a one-row channel is normalised in place
+        bits, weights = real(scores, tol, *args)
+        calls.append((given, weights))
+        return bits, weights
+
+    monkeypatch.setattr(nested_module, "_certified_capacity", spy)
+    return calls
+
+
+def models_of(scores: np.ndarray, W: np.ndarray) -> list[int]:
+    """Indices into W (k, c) of the models of one row's subset (m', c), in subset order."""
+    return [int(np.flatnonzero((W == v).all(1))[0]) for v in scores]
+
+
+def test_warm_start_solves_again_a_row_whose_gap_exceeds_tol_and_passes_its_weights(
+    monkeypatch,
+):
+    # the uniform weights of the symmetric channel leave a gap of 1.5 tol bits with the violator:
+    # not certified (a gap of tol nats / ln 2 would be 2.08 tol bits), so the row is solved again,
+    # starting from the previous weights padded with a zero
+    tol = 1e-8
+    scores = np.concatenate([SYMMETRIC, violator(1.5 * tol)[None]])[:, None, :]
+    nested = NestedCapacity(scores, tol=tol)
+    before = nested.at(3)
+    np.testing.assert_allclose(np.log2(before), np.log2(3) - entropy(SYMMETRIC[0]) / np.log(2))
+    starts = []
+    real = nested_module.solve_by_columns
+
+    def spy(W, L, tol, previous=None):
+        starts.append(previous)
+        return real(W, L, tol, previous)
+
+    monkeypatch.setattr(nested_module, "solve_by_columns", spy)
+    after = nested.at(4)
+    assert len(starts) == 1 and starts[0] is not None
+    np.testing.assert_allclose(starts[0], [[1 / 3, 1 / 3, 1 / 3, 0.0]], atol=1e-9)
+    assert after[0] > before[0]
+
+
+def test_column_generation_adds_a_violator_over_tol_but_within_tol_nats(monkeypatch):
+    # subset = the previous support plus 8 models: no violator; the uniform weights miss the
+    # capacity by 1.5 tol bits over every model: a second round, with the violator, is needed
+    tol = 1e-8
+    models = np.concatenate([SYMMETRIC, violator(1.5 * tol)[None], np.repeat(SYMMETRIC[:2], 4, 0)])
+    W = models[None]
+    previous = np.zeros((1, 12))
+    previous[0, :3] = 1 / 3
+    # a second row, certified by its first subset, leaves after the first round: the check is
+    # per row, against that row's own divergences
+    lower = np.stack([np.roll([0.5, 0.25, 0.25], i) for i in range(3)])
+    W = np.stack([models, np.concatenate([lower, np.repeat(lower[:1], 9, 0)])])
+    previous = np.zeros((2, 12))
+    previous[:, :3] = 1 / 3
+    calls = spy_on_solves(monkeypatch)
+    bits, weights = nested_module.solve_by_columns(W, xlogy(W, W).sum(-1), tol, previous)
+    assert [scores.shape[:2] for scores, _ in calls] == [(11, 2), (12, 1)]
+    assert weights[0, 3] > 0
+    np.testing.assert_allclose(bits[1], np.log2(3) - entropy(lower[0]) / np.log(2), atol=tol)
+
+
+def test_a_set_of_columns_plus_classes_models_is_solved_directly(monkeypatch):
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), size=(1, nested_module._COLUMNS + 3))
+    calls = spy_on_solves(monkeypatch)
+    nested_module.solve_by_columns(W, xlogy(W, W).sum(-1), 1e-9)
+    assert [scores.shape[:2] for scores, _ in calls] == [(11, 1)]
+
+
+def test_the_first_subset_is_the_previous_support_and_its_worst_violator(monkeypatch):
+    # previous weights on models 0-2; under their output model 5 has the largest D (by 0.6 nats;
+    # under the uniform input, model 0 would): it is the one column added to the support
+    monkeypatch.setattr(nested_module, "_COLUMNS", 1)
+    models = np.array([[0.059, 0.901, 0.04], [0.76, 0.02, 0.22], [0.46, 0.06, 0.48],
+                       [0.616, 0.091, 0.293], [0.48, 0.02, 0.5], [0.01, 0.14, 0.85]])  # fmt: skip
+    W, previous = models[None], np.array([[0.5, 0.4, 0.1, 0.0, 0.0, 0.0]])
+    L = xlogy(W, W).sum(-1)
+    assert _divergences(W, L, previous)[1].argmax() == 5
+    calls = spy_on_solves(monkeypatch)
+    nested_module.solve_by_columns(W, L, 1e-9, previous)
+    first = calls[0][0][:, 0]
+    assert sorted(models_of(first, models)) == [0, 1, 2, 5]
+
+
+@pytest.mark.parametrize(("columns", "added", "k", "c"), [(8, 8, 40, 6), (1, 1, 300, 4)])
+def test_column_generation_takes_the_largest_divergences(monkeypatch, columns, added, k, c):
+    # round 1: the `columns` models with the largest D under the uniform input; round 2 adds the
+    # `added` models outside the subset with the largest D under round 1's weights (300 models:
+    # numpy's partition then leaves all but the requested positions unordered)
+    monkeypatch.setattr(nested_module, "_COLUMNS", columns)
+    monkeypatch.setattr(nested_module, "_ADDED", added)
+    rng = np.random.default_rng(k)
+    logits = rng.normal(size=c) + rng.normal(size=(k, c))
+    models = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    W = models[None]
+    L = xlogy(W, W).sum(-1)
+    calls = spy_on_solves(monkeypatch)
+    nested_module.solve_by_columns(W, L, 1e-9)
+    assert len(calls) >= 2
+    first = models_of(calls[0][0][:, 0], models)
+    D = _divergences(W, L, np.full((1, k), 1.0 / k))[1][0]
+    assert sorted(first) == sorted(np.argsort(-D)[:columns].tolist())
+    full = np.zeros((1, k))
+    full[0, first] = calls[0][1][0]
+    D = _divergences(W, L, full)[1][0]
+    D[first] = -np.inf
+    second = models_of(calls[1][0][:, 0], models)
+    assert second[:columns] == first
+    assert sorted(second[columns:]) == sorted(np.argsort(-D)[:added].tolist())
+
+
+def test_column_generation_falls_back_to_every_model_once_no_column_is_left(monkeypatch):
+    # the previous support (0-2) and its worst violator (2 again) leave 2 models out; round 1 adds
+    # the worse of the two extremer models 3 and 4, round 2 still misses the other and has no slot
+    # left (4 + 1 columns for 5 models): the row is solved on every model, no third subset round
+    monkeypatch.setattr(nested_module, "_COLUMNS", 1)
+    monkeypatch.setattr(nested_module, "_ADDED", 1)
+    models = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9],
+                       [0.97, 0.02, 0.01], [0.02, 0.97, 0.01]])  # fmt: skip
+    W = models[None]
+    calls = spy_on_solves(monkeypatch)
+    bits, weights = nested_module.solve_by_columns(
+        W, xlogy(W, W).sum(-1), 1e-9, np.array([[0.5, 0.3, 0.2, 0.0, 0.0]])
+    )
+    assert [scores.shape[0] for scores, _ in calls] == [4, 5, 5]
+    assert sorted(models_of(calls[0][0][:, 0], models)) == [0, 1, 2, 2]
+    np.testing.assert_array_equal(calls[-1][0][:, 0], models)  # every model, in order
+    np.testing.assert_allclose(weights[0, 3:], weights[0, 3], rtol=1e-6)
+    assert weights[0, 3] > 0.3 and bits[0] > 1.2
+
+
+def test_nested_rows_of_identical_models_give_exactly_one_beside_other_rows():
+    # rows 0-7: every model gives the row's same vector (the solver alone returns 1 + 2e-16 on
+    # some); row 8: the models differ. Rows 0-7 are exactly 1
+    rng = np.random.default_rng(0)
+    same = np.repeat(rng.dirichlet(np.ones(5), size=(1, 8)), 6, axis=0)
+    scores = np.concatenate([same, rng.dirichlet(np.ones(5), size=(6, 1))], axis=1)
+    nested = NestedCapacity(scores)
+    for k in (2, 3, 6):
+        rc = nested.at(k)
+        assert rc[:8].tolist() == [1.0] * 8 and rc[8] > 1.1
+
+
+def test_nested_capacity_renormalises_unnormalised_scores():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(1, 5, 4)) + rng.normal(size=(20, 5, 4))
+    scores = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    nested = NestedCapacity(3.0 * scores)
+    for k in (3, 20):
+        np.testing.assert_allclose(nested.at(k), rashomon_capacity(scores[:k]), rtol=1e-9)
+
+
+# --- rashomon_capacity and _capacity_bits: input checks, chunks, clipping ----------------------
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (0, 2, 3), (2, 2, 0)])
+def test_rejects_scores_without_models_rows_and_classes(shape):
+    with pytest.raises(ValueError, match=r"scores must be \(models, rows, classes\)"):
+        rashomon_capacity(np.ones(shape))
+
+
+def test_rejects_a_zero_tolerance():
+    with pytest.raises(ValueError, match="tol must be positive"):
+        rashomon_capacity(np.ones((2, 1, 3)), tol=0.0)
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [[0.5, 0.7, -0.2], [0.0, 0.0, 0.0], [np.inf, 1.0, 1.0], [np.nan, 1.0, 1.0]],
+    ids=["negative", "zero-sum", "inf", "nan"],
+)
+def test_rejects_negative_zero_sum_and_non_finite_vectors(vector):
+    scores = np.full((2, 2, 3), 1.0)
+    scores[1, 1] = vector
+    message = "^scores must be finite, non-negative, with a positive sum per vector$"
+    with pytest.raises(ValueError, match=message):
+        rashomon_capacity(scores)
+
+
+def test_no_rows_give_an_empty_result():
+    rc = rashomon_capacity(np.ones((2, 0, 3)))
+    assert rc.shape == (0,) and rc.dtype == float
+
+
+def test_integer_and_float32_scores_are_solved_in_float64():
+    rng = np.random.default_rng(2)
+    counts = rng.integers(1, 9, size=(5, 6, 4))  # e.g. vote counts: renormalised in float64
+    np.testing.assert_array_equal(rashomon_capacity(counts), rashomon_capacity(counts / 1.0))
+    low = rng.dirichlet(np.ones(4), size=(5, 6)).astype(np.float32)
+    np.testing.assert_array_equal(rashomon_capacity(low), rashomon_capacity(low.astype(float)))
+
+
+def test_unnormalised_binary_scores_are_renormalised():
+    rng = np.random.default_rng(3)
+    p1 = rng.uniform(size=(4, 10))
+    scores = np.stack([1 - p1, p1], axis=-1)
+    scale = rng.uniform(0.5, 5.0, size=(4, 10, 1))
+    np.testing.assert_allclose(rashomon_capacity(scale * scores), rashomon_capacity(scores),
+                               rtol=1e-12)  # fmt: skip
+
+
+def test_rows_are_chunked_to_at_most_chunk_entries(monkeypatch):
+    scores = np.random.default_rng(4).dirichlet(np.ones(3), size=(2, 5))
+    monkeypatch.setattr(capacity, "_CHUNK", 6)  # one row of 2 models x 3 classes per chunk
+    chunks = []
+    real = capacity._capacity_bits
+    monkeypatch.setattr(capacity, "_capacity_bits",
+                        lambda s, tol: chunks.append(s.shape[1]) or real(s, tol))  # fmt: skip
+    rc = rashomon_capacity(scores)
+    assert chunks == [1] * 5
+    monkeypatch.setattr(capacity, "_CHUNK", 1 << 21)
+    np.testing.assert_array_equal(rc, rashomon_capacity(scores))
+
+
+def test_one_model_or_one_class_needs_no_solver(monkeypatch):
+    def fail(*args):
+        raise AssertionError("_certified_capacity called")
+
+    monkeypatch.setattr(capacity, "_certified_capacity", fail)
+    rng = np.random.default_rng(5)
+    assert rashomon_capacity(rng.dirichlet(np.ones(4), size=(1, 3))).tolist() == [1.0] * 3
+    assert rashomon_capacity(rng.uniform(1, 2, size=(3, 2, 1))).tolist() == [1.0] * 2
+
+
+def test_values_are_clipped_to_one_and_c_exactly():
+    # models equal up to rounding: the solver's lower bound is -3e-16 bits; five one-hot
+    # vertices: log2 5 + 4e-16 bits
+    v = np.arange(1.0, 5.0) / 10
+    near = np.stack([v, np.nextafter(v, 2), v, v * (1 + 1e-16)])[:, None, :]
+    assert capacity._capacity_bits(near.copy(), 1e-9)[0] < 0
+    assert rashomon_capacity(near).tolist() == [1.0]
+    assert rashomon_capacity(np.eye(5)[:, None, :]).tolist() == [5.0]
+
+
+def test_rows_of_identical_models_give_exactly_one_beside_other_rows():
+    rng = np.random.default_rng(0)
+    same = np.repeat(rng.dirichlet(np.ones(5), size=(1, 8)), 6, axis=0)
+    scores = np.concatenate([same, rng.dirichlet(np.ones(5), size=(6, 1))], axis=1)
+    rc = rashomon_capacity(scores)
+    assert rc[:8].tolist() == [1.0] * 8 and rc[8] > 1.1
+
+
+# --- _certified_capacity: tolerance, start, the round cap -------------------------------------
+
+A_B_MEAN = np.array([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7], [0.4, 0.2, 0.4]])  # third = mean of two
+A_B_BITS = float((xlogy(A_B_MEAN[0], A_B_MEAN[0]).sum()
+                  - A_B_MEAN[0] @ np.log(A_B_MEAN[2])) / np.log(2))  # fmt: skip
+# capacity-achieving input (1/2, 1/2, 0), output the mean; the uniform input has the same output
+# (so its upper bound is exact) and information 2/3 of the capacity
+
+
+def test_tol_is_in_bits(monkeypatch):
+    # no Blahut-Arimoto before the first check: the uniform input's gap, C / 3 bits, is 1.5 tol;
+    # in nats it would be within tol / ln 2
+    monkeypatch.setattr(capacity, "_BA_INIT", 0)
+    tol = A_B_BITS / 4.5
+    bits = capacity._certified_capacity(A_B_MEAN[:, None, :].copy(), tol)[0]
+    assert A_B_BITS - tol <= bits[0] <= A_B_BITS + 1e-12
+
+
+def test_start_weights_are_where_blahut_arimoto_starts(monkeypatch):
+    # started at the capacity-achieving input the first check certifies the row; a single round
+    # from the uniform input would not, and warns
+    monkeypatch.setattr(capacity, "_BA_INIT", 0)
+    monkeypatch.setattr(capacity, "_MAX_ROUNDS", 1)
+    start = np.array([[0.5, 0.5, 1e-13]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bits, weights = capacity._certified_capacity(A_B_MEAN[:, None, :].copy(), 1e-9, start)
+    np.testing.assert_allclose(bits, A_B_BITS, atol=1e-9)
+    np.testing.assert_allclose(weights, [[0.5, 0.5, 0.0]], atol=1e-12)
+
+
+def test_round_cap_returns_the_lower_bound_its_weights_and_the_gap_in_bits(monkeypatch):
+    monkeypatch.setattr(capacity, "_BA_INIT", 0)
+    monkeypatch.setattr(capacity, "_MAX_ROUNDS", 0)
+    with pytest.warns(RuntimeWarning, match="not certified") as caught:
+        bits, weights = capacity._certified_capacity(A_B_MEAN[:, None, :].copy(), 1e-9)
+    np.testing.assert_allclose(bits, 2 / 3 * A_B_BITS, rtol=1e-12)
+    np.testing.assert_allclose(weights, [[1 / 3] * 3], rtol=1e-12)
+    assert f"max remaining gap {A_B_BITS / 3:.3e} bits" in str(caught[0].message)
