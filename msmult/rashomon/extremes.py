@@ -32,7 +32,7 @@ from msmult.metrics import GAPS, fairness_gaps, fairness_gaps_many
 from msmult.models.torch_classifier import TorchClassifier, as_tensor
 from msmult.progress import progress_bar
 from msmult.rashomon.exploration import ExplorationTask, fidelity_loss
-from msmult.validation import bad_value, numbers, whole
+from msmult.validation import bad_value, number, numbers, whole
 
 DIRECTIONS = {"min": 1.0, "max": -1.0}
 OUTSIDE_REASON = (
@@ -58,7 +58,8 @@ class ExtremeSearch:
             raise bad_value("extremes", enabled, "it must be true or false", "extremes=true")
         self.enabled = enabled
         self.steps = whole("extremes_search.steps", steps, 1, example="extremes_search.steps=100")
-        self.lr = numbers("extremes_search.lr", [lr], 0, example="extremes_search.lr=1e-3")[0]
+        self.lr = number("extremes_search.lr", lr, 0, open_low=True, what=" (Adam step size)",
+                         example="extremes_search.lr=1e-3")
         self.multipliers = numbers("extremes_search.multipliers", multipliers, 0,
                                    example="extremes_search.multipliers=[0,1,10]")  # fmt: skip
         self.pool_rows = whole("extremes_search.pool_rows", pool_rows, 1,
