@@ -136,6 +136,36 @@ def test_dropout_membership_losses_are_out_of_sample_under_crossfit(one_thread):
     assert losses[0] == pytest.approx(expected, rel=1e-5)
 
 
+def test_dropout_progress_counts_every_fold_once(one_thread, monkeypatch):
+    # the bar's total counts each candidate once per fold (it ended at 28 of 21 with 2 folds)
+    import msmult.rashomon.dropout as dropout_module
+
+    bars = []
+
+    class Bar:
+        def __init__(self, description, total):
+            bars.append({"total": total, "advanced": 0})
+
+        def __enter__(self):
+            return lambda steps=1: bars[-1].__setitem__("advanced", bars[-1]["advanced"] + steps)
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(dropout_module, "progress_bar", Bar)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 4)).astype(np.float32)
+    targets = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 40)]
+    stolen = Theft(TransferSet(x[:30], targets[:30], 40, "t"),
+                   TransferSet(x[30:], targets[30:], 40, "t"), "share", 40)  # fmt: skip
+    base = FidelityHoldout("crossfit", 2).fit(Exchangeable(), stolen, memorising_mlp, seed=0)
+    task = ExplorationTask(base.surrogate, memorising_mlp, base.fit_x, base.fit_targets,
+                           base.holdout_x, base.holdout_targets, {"test": x[:3], "more": x[3:6]},
+                           10.0, folds=base.folds)  # fmt: skip
+    DropoutExplorer([0.05], 3, ["bernoulli"]).explore(task)
+    assert bars == [{"total": (2 + 2) * 4, "advanced": (2 + 2) * 4}]
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize(("override", "named"), [
     ("fidelity_holdout_mode=halves", "fidelity_holdout_mode='halves'"),

@@ -426,3 +426,147 @@ def test_round_cap_returns_the_lower_bound_its_weights_and_the_gap_in_bits(monke
     np.testing.assert_allclose(bits, 2 / 3 * A_B_BITS, rtol=1e-12)
     np.testing.assert_allclose(weights, [[1 / 3] * 3], rtol=1e-12)
     assert f"max remaining gap {A_B_BITS / 3:.3e} bits" in str(caught[0].message)
+
+
+# --- _BlahutArimoto: start, weights, bounds, the adaptive step --------------------------------
+
+
+def channel_rows(*channels) -> tuple[np.ndarray, np.ndarray]:
+    """(r, m, c) channels W and their sum W log W."""
+    W = np.array(channels, float)
+    return W, xlogy(W, W).sum(-1)
+
+
+def information(W: np.ndarray, L: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return (p * _divergences(W, L, p)[1]).sum(1)
+
+
+TWO_ROWS = channel_rows(
+    [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.4, 0.3]],
+    [[0.98, 0.01, 0.01], [0.01, 0.98, 0.01], [0.2, 0.2, 0.6]],
+)
+
+
+def test_blahut_arimoto_starts_from_the_normalised_start_weights():
+    W, L = TWO_ROWS
+    ba = capacity._BlahutArimoto.start(W, L, np.array([[2.0, 1.0, 1.0], [1.0, 1.0, 6.0]]))
+    p = np.array([[0.5, 0.25, 0.25], [0.125, 0.125, 0.75]])
+    np.testing.assert_allclose(ba.p(), p, rtol=1e-14)
+    np.testing.assert_allclose(ba.D, _divergences(W, L, p)[1], rtol=1e-14)
+    np.testing.assert_allclose(ba.info, information(W, L, p), rtol=1e-14)
+    lo, hi = ba.bounds()
+    np.testing.assert_array_equal(lo, ba.info)
+    np.testing.assert_array_equal(hi, ba.D.max(1))
+    assert hi[0] < hi[1] - 0.5  # per row
+
+
+def test_blahut_arimoto_weights_are_a_softmax_of_each_rows_log_weights():
+    logp = np.array([[0.0, -1.0, -2.0], [-800.0, -801.0, -802.0]])
+    ba = capacity._BlahutArimoto(logp, np.ones(2), np.zeros((2, 3)), np.zeros(2))
+    expected = np.exp([0.0, -1.0, -2.0]) / np.exp([0.0, -1.0, -2.0]).sum()
+    np.testing.assert_allclose(ba.p(), [expected, expected], rtol=1e-14)
+
+
+def test_a_classic_step_then_a_doubled_one():
+    W, L = TWO_ROWS
+    ba = capacity._BlahutArimoto.start(W, L)
+    p, D = np.full((2, 3), 1 / 3), ba.D.copy()
+    lo, hi = ba.step(W, L, np.zeros(2), np.full(2, np.inf))
+    p = p * np.exp(D)  # the classic update p_x <- p_x exp(D_x) / Z
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(ba.p(), p, rtol=1e-12)
+    np.testing.assert_allclose(ba.info, information(W, L, p), rtol=1e-12)
+    np.testing.assert_allclose(lo, ba.info, rtol=1e-15)
+    np.testing.assert_allclose(hi, _divergences(W, L, p)[1].max(1), rtol=1e-12)
+    assert ba.mu.tolist() == [2.0, 2.0]
+    before = ba.info.copy()
+    ba.step(W, L, lo, hi)
+    assert (ba.info >= before).all() and ba.mu.tolist() == [4.0, 4.0]
+
+
+def test_a_step_that_lowers_information_is_rejected_and_shrinks_mu():
+    # the noiseless channel from (0.6, 0.3, 0.1): steps 2, 4 and 64 all overshoot
+    W, L = channel_rows(*[np.eye(3)] * 3)
+    ba = capacity._BlahutArimoto.start(W, L, np.tile([0.6, 0.3, 0.1], (3, 1)))
+    ba.mu = np.array([2.0, 4.0, 64.0])
+    logp, D, info = ba.logp.copy(), ba.D.copy(), ba.info.copy()
+    ba.step(W, L, info, D.max(1))
+    np.testing.assert_array_equal(ba.logp, logp)
+    np.testing.assert_array_equal(ba.D, D)
+    np.testing.assert_array_equal(ba.info, info)
+    assert ba.mu.tolist() == [1.0, 1.0, 16.0]
+
+
+def test_a_step_on_each_row_is_independent_of_the_other_rows():
+    # row 0 takes a huge (rejected) step: row 1 must not be shifted by it into underflow
+    W, L = TWO_ROWS
+    both = capacity._BlahutArimoto.start(W, L)
+    both.mu = np.array([1e5, 1.0])
+    lo, hi = both.step(W, L, np.zeros(2), np.full(2, np.inf))
+    alone = capacity._BlahutArimoto.start(W[1:], L[1:])
+    lo1, hi1 = alone.step(W[1:], L[1:], np.zeros(1), np.full(1, np.inf))
+    np.testing.assert_allclose(both.p()[1:], alone.p(), rtol=1e-12)
+    np.testing.assert_allclose([lo[1], hi[1]], [lo1[0], hi1[0]], rtol=1e-12)
+
+
+# --- _ActiveSet: slots and reseeding ----------------------------------------------------------
+
+
+def test_active_set_grows_up_to_kmax_only():
+    state = capacity._ActiveSet(np.array([[3, 1]]), np.array([[0.4, 0.6]]), np.zeros(1), 3)
+    state.grow(2)
+    assert state.top.tolist() == [[3, 1]]
+    state.grow(5)
+    assert state.top.tolist() == [[3, 1, 0]] and state.p.tolist() == [[0.4, 0.6, 0.0]]
+
+
+def test_reseed_takes_distinct_models_with_d_at_least_i_largest_first():
+    # row 0: D sorted 0.9 (model 1), 0.9 (model 2, an exact copy), 0.7 (4), 0.6 = I (0), 0.2 (3):
+    # models 1, 4, 0 with weights p + 0.1 / 3, and one free slot; row 1: models 3, 0
+    D = np.array([[0.6, 0.9, 0.9, 0.2, 0.7], [0.5, 0.1, 0.2, 0.8, 0.3]])
+    p = np.array([[0.1, 0.2, 0.2, 0.3, 0.2], [0.3, 0.1, 0.1, 0.4, 0.1]])
+    ba = capacity._BlahutArimoto(np.log(p), np.ones(2), D, np.array([0.6, 0.45]))
+    state = capacity._ActiveSet(np.zeros((2, 1), np.intp), np.zeros((2, 1)), np.zeros(2), 5)
+    state.reseed(np.ones(2, bool), ba)
+    assert state.top.tolist() == [[1, 4, 0, 2], [3, 0, 4, 2]]
+    w0 = np.array([0.2, 0.2, 0.1]) + 0.1 / 3
+    w1 = np.array([0.4, 0.3]) + 0.1 / 2
+    np.testing.assert_allclose(state.p, [[*w0 / w0.sum(), 0], [*w1 / w1.sum(), 0, 0]],
+                               rtol=1e-12)  # fmt: skip
+    assert state.info.tolist() == [-np.inf, -np.inf]
+
+
+# --- _solve and _best_mix ---------------------------------------------------------------------
+
+
+def test_solve_falls_back_to_least_squares_for_the_singular_systems_only():
+    A = np.array([[[2.0, 1.0], [1.0, 3.0]], [[1.0, 1.0], [1.0, 1.0]]])
+    b = np.array([[1.0, 2.0], [2.0, 2.0]])
+    np.testing.assert_allclose(capacity._solve(A, b), [[0.2, 0.6], [1.0, 1.0]], atol=1e-14)
+
+
+def best_mix_weight(Wk: np.ndarray, pk: np.ndarray, slot: int) -> float:
+    """t in [0, 1] maximising I((1 - t) p + t e_slot), by a bounded scalar search."""
+    from scipy.optimize import minimize_scalar
+
+    L = xlogy(Wk, Wk).sum(-1)[None]
+    e = np.eye(len(pk))[slot]
+
+    def minus_info(t):
+        return -information(Wk[None], L, ((1 - t) * pk + t * e)[None])[0]
+
+    return minimize_scalar(minus_info, bounds=(0, 1), method="bounded",
+                           options={"xatol": 1e-12}).x  # fmt: skip
+
+
+def test_best_mix_maximises_information_along_the_segment_to_the_slot():
+    W, L = TWO_ROWS
+    pk = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
+    slot = np.array([1, 2])
+    mixed = capacity._best_mix(W, L, pk, slot)
+    assert mixed.dtype == float
+    for row in range(2):
+        t = best_mix_weight(W[row], pk[row], slot[row])
+        assert 0.01 < t < 0.99
+        e = np.eye(3)[slot[row]]
+        np.testing.assert_allclose(mixed[row], (1 - t) * pk[row] + t * e, atol=2e-6)

@@ -1,7 +1,7 @@
 """Tests written to kill surviving mutants of msmult/metrics/ (scripts/mutation.sh): the verdict,
-the multiplicity metrics, the closed-form binary capacity, the epsilon curve and its running sets.
-Each pins an exact message, a boundary or a value that a mutated operator or constant would
-change."""
+the multiplicity and fairness metrics, the closed-form binary capacity, the epsilon curve and its
+running sets. Each pins an exact message, a boundary or a value that a mutated operator or
+constant would change."""
 
 from __future__ import annotations
 

@@ -106,8 +106,9 @@ class DropoutExplorer:
         units = forward.unit_counts(holdout[:1])
         table = self.candidates()
         masks = self._masks(table, units, device)
-        sets = len(task.eval_sets)
-        with progress_bar("exploring Rashomon set (dropout)", (1 + sets) * len(table)) as advance:
+        sets, parts = len(task.eval_sets), max(1, len(task.folds))  # loss parts: folds or holdout
+        total = (parts + sets) * len(table)
+        with progress_bar("exploring Rashomon set (dropout)", total) as advance:
             losses = self._membership_losses(forward, masks, task, advance)
             scored = within_reach(losses, task.largest_epsilon)
             advance(sets * int((~scored).sum()))
