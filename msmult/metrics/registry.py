@@ -120,7 +120,7 @@ def epsilon_curve(
     sorted models (``NestedSets``); a given ``capacities`` dict receives each epsilon's (n,)
     per-row Rashomon Capacity.
     """
-    losses = np.asarray(losses, dtype=float)
+    losses, epsilons = np.asarray(losses, dtype=float), list(epsilons)  # any iterable
     d, s = _decisions(decisions), np.asarray(scores)
     if not len(losses) == d.shape[0] == s.shape[0]:
         raise ValueError("losses, decisions and scores must hold the same models")
