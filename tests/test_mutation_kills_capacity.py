@@ -476,6 +476,7 @@ def test_a_classic_step_then_a_doubled_one():
     p /= p.sum(1, keepdims=True)
     np.testing.assert_allclose(ba.p(), p, rtol=1e-12)
     np.testing.assert_allclose(ba.info, information(W, L, p), rtol=1e-12)
+    np.testing.assert_allclose(ba.D, _divergences(W, L, p)[1], rtol=1e-12)
     np.testing.assert_allclose(lo, ba.info, rtol=1e-15)
     np.testing.assert_allclose(hi, _divergences(W, L, p)[1].max(1), rtol=1e-12)
     assert ba.mu.tolist() == [2.0, 2.0]
@@ -522,18 +523,31 @@ def test_active_set_grows_up_to_kmax_only():
 
 def test_reseed_takes_distinct_models_with_d_at_least_i_largest_first():
     # row 0: D sorted 0.9 (model 1), 0.9 (model 2, an exact copy), 0.7 (4), 0.6 = I (0), 0.2 (3):
-    # models 1, 4, 0 with weights p + 0.1 / 3, and one free slot; row 1: models 3, 0
-    D = np.array([[0.6, 0.9, 0.9, 0.2, 0.7], [0.5, 0.1, 0.2, 0.8, 0.3]])
+    # models 1, 4, 0 with weights p + 0.1 / 3, then one free slot; row 1: 0.8 (3), 0.5 (0), 0.5
+    # (2, a copy of 0 but not of the first), 0.3, 0.1 with I = 0.45: models 3, 0
+    D = np.array([[0.6, 0.9, 0.9, 0.2, 0.7], [0.5, 0.1, 0.5, 0.8, 0.3]])
     p = np.array([[0.1, 0.2, 0.2, 0.3, 0.2], [0.3, 0.1, 0.1, 0.4, 0.1]])
     ba = capacity._BlahutArimoto(np.log(p), np.ones(2), D, np.array([0.6, 0.45]))
     state = capacity._ActiveSet(np.zeros((2, 1), np.intp), np.zeros((2, 1)), np.zeros(2), 5)
     state.reseed(np.ones(2, bool), ba)
-    assert state.top.tolist() == [[1, 4, 0, 2], [3, 0, 4, 2]]
+    assert state.top.tolist() == [[1, 4, 0, 2], [3, 0, 2, 4]]
     w0 = np.array([0.2, 0.2, 0.1]) + 0.1 / 3
     w1 = np.array([0.4, 0.3]) + 0.1 / 2
     np.testing.assert_allclose(state.p, [[*w0 / w0.sum(), 0], [*w1 / w1.sum(), 0, 0]],
                                rtol=1e-12)  # fmt: skip
     assert state.info.tolist() == [-np.inf, -np.inf]
+
+
+def test_reseed_breaks_ties_between_copies_by_model_order():
+    # 20 models, D with many exact ties: 0.9 (models 5, 9, 12, 16), 0.8 (4, 10), 0.7 (7, 14),
+    # I = 0.65: the first of each tie, largest D first, then the first unused model as free slot
+    D = np.array([[0.6, 0.3, 0.0, 0.0, 0.8, 0.9, 0.6, 0.7, 0.5, 0.9,
+                   0.8, 0.0, 0.9, 0.0, 0.7, 0.2, 0.9, 0.5, 0.3, 0.4]])  # fmt: skip
+    ba = capacity._BlahutArimoto(np.zeros((1, 20)), np.ones(1), D, np.array([0.65]))
+    state = capacity._ActiveSet(np.zeros((1, 1), np.intp), np.zeros((1, 1)), np.zeros(1), 20)
+    state.reseed(np.ones(1, bool), ba)
+    assert state.top.tolist() == [[5, 4, 7, 9]]
+    np.testing.assert_allclose(state.p, [[1 / 3, 1 / 3, 1 / 3, 0.0]], rtol=1e-12)
 
 
 # --- _solve and _best_mix ---------------------------------------------------------------------
@@ -570,3 +584,120 @@ def test_best_mix_maximises_information_along_the_segment_to_the_slot():
         assert 0.01 < t < 0.99
         e = np.eye(3)[slot[row]]
         np.testing.assert_allclose(mixed[row], (1 - t) * pk[row] + t * e, atol=2e-6)
+
+
+# --- _newton_step: the bordered Newton system and its candidates ------------------------------
+
+NEWTON_ROWS = [  # (channel of 3 active models, their weights); a 4th, inactive slot is added
+    ([[0.727, 0.242, 0.031], [0.356, 0.594, 0.05], [0.48, 0.13, 0.39]], [0.1, 0.65, 0.25]),
+    ([[0.307, 0.01, 0.683], [0.23, 0.18, 0.59], [0.39, 0.2, 0.41]], [0.17, 0.81, 0.02]),
+    ([[0.03, 0.733, 0.237], [0.37, 0.12, 0.51], [0.05, 0.88, 0.07]], [0.25, 0.45, 0.3]),
+]
+
+
+def newton_state(rows):
+    """(Wk, Lk, q, Dk, pk, info) for _newton_step, each row with an inactive 4th slot."""
+    Wk = np.array([W + [[0.2, 0.3, 0.5]] for W, _ in rows])
+    pk = np.array([p + [0.0] for _, p in rows])
+    Lk = xlogy(Wk, Wk).sum(-1)
+    q, Dk = _divergences(Wk, Lk, pk)
+    return Wk, Lk, q, Dk, pk, (pk * Dk).sum(1)
+
+
+def newton_candidates(W, p):
+    """Information of p, the projected full Newton step and the step to the boundary, from the
+    unscaled bordered system [H 1; 1' 0] [s; l] = [-D; 0], H = -sum_y W_xy W_x'y / q_y."""
+    W, p = np.array(W), np.array(p)
+    L = xlogy(W, W).sum(-1)
+    q = p @ W
+    M = np.ones((4, 4))
+    M[:3, :3], M[3, 3] = -(W / q) @ W.T, 0.0
+    s = np.linalg.solve(M, np.r_[W @ np.log(q) - L, 0.0])[:3]
+    full = np.maximum(p + s, 0.0)
+    ratio = np.where(s < 0, -p / np.where(s < 0, s, -1.0), np.inf)
+    boundary = p + min(1.0, ratio.min()) * s
+    boundary[ratio.argmin()] = 0.0
+    info = [information(W[None], L[None], v[None] / v.sum())[0] for v in (p, full, boundary)]
+    return info, full / full.sum(), boundary / boundary.sum()
+
+
+def test_newton_step_takes_the_full_step_the_projected_step_or_the_boundary_step():
+    # row 0: the full step raises I; row 1: it drives a weight below zero, the projected step
+    # raises I; row 2: the projected step lowers I, the step to the boundary does not
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        new, full = capacity._newton_step(*newton_state(NEWTON_ROWS))
+    assert full.tolist() == [True, True, False]
+    for row, expect in enumerate([1, 1, 2]):
+        info, *points = newton_candidates(*NEWTON_ROWS[row])
+        assert (info[expect] > info[0]) and (row != 2 or info[1] < info[0])
+        np.testing.assert_allclose(new[row], [*points[expect - 1], 0.0], rtol=1e-9, atol=1e-15)
+    assert new[1, 1] == 0.0 and new[2, 0] == 0.0  # the blocking weight exactly: 2.8e-17 else
+
+
+def test_newton_step_tries_at_most_tries_plus_one_candidates():
+    state = newton_state(NEWTON_ROWS[2:])
+    new, full = capacity._newton_step(*state, tries=0)  # the projected step only: rejected
+    np.testing.assert_array_equal(new, state[4])
+    assert full.tolist() == [False]
+    new, full = capacity._newton_step(*state, tries=1)
+    np.testing.assert_allclose(new[0, :3], newton_candidates(*NEWTON_ROWS[2])[2], rtol=1e-9)
+
+
+def test_newton_step_on_a_single_active_slot_keeps_it_silently():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        new, full = capacity._newton_step(*newton_state([(NEWTON_ROWS[0][0], [1.0, 0.0, 0.0])]))
+    assert new.tolist() == [[1.0, 0.0, 0.0, 0.0]] and full.tolist() == [True]
+
+
+# --- _ActiveSet._improve: the jump to a growing weight's best mix, the null-direction move ------
+
+
+def active_set(channels, p, top, kmax=3):
+    """An _ActiveSet on (r, m, c) channels with slots ``top`` holding weights ``p``, and the
+    arguments of _improve (Wk, Lk, q, Dk) at those weights."""
+    W = np.array(channels, float)
+    L = xlogy(W, W).sum(-1)
+    top, p = np.array(top), np.array(p, float)
+    rows = np.arange(len(W))[:, None]
+    Wk, Lk = W[rows, top], L[rows, top]
+    q, Dk = _divergences(Wk, Lk, p)
+    return capacity._ActiveSet(top, p, (p * Dk).sum(1), kmax), W, L, (Wk, Lk, q, Dk)
+
+
+A3, B3, C3 = [0.8, 0.15, 0.05], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3]
+
+
+def test_improve_jumps_a_tenfold_growing_weight_to_its_best_mix():
+    # row 1: weight 1e-6 on B, which Newton grows ~1e5-fold (I ~ p log(1/p)): the jump lands on
+    # the best mix of A and B; row 0 starts there already and does not grow
+    t = best_mix_weight(np.array([A3, B3, C3]), np.array([1.0, 0.0, 0.0]), 1)
+    best = [1 - t, t, 0.0]
+    state, *_, args = active_set([[A3, B3, C3]] * 2, [best, [1 - 1e-6, 1e-6, 0.0]], [[0, 1, 2]] * 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        deg = state._improve(*args)
+    assert deg.tolist() == [False, False]
+    np.testing.assert_allclose(state.p, [best, best], atol=2e-6)
+
+
+def test_improve_moves_dependent_models_along_the_null_direction(monkeypatch):
+    # Newton is made to stop short: row 0's active models A, B and their mean M are dependent,
+    # q stays put and I grows along (1, 1, -2) until M's weight is zero; row 1: two copies of A,
+    # all weight moves to one; row 2: one active model, nothing to do. Slot 3 is free (model 0).
+    full = np.zeros(3, bool)
+    monkeypatch.setattr(capacity, "_newton_step", lambda Wk, Lk, q, Dk, pk, info: (pk.copy(), full))
+    M3 = ((np.array(A3) + np.array(B3)) / 2).tolist()
+    p = [[0.2, 0.3, 0.5, 0.0], [0.3, 0.7, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]
+    state, *_, args = active_set([[A3, B3, M3], [A3, A3, B3], [A3, B3, C3]], p, [[0, 1, 2, 0]] * 3)
+    deg = state._improve(*args)
+    assert deg.tolist() == [True, True, False]
+    np.testing.assert_allclose(state.p[0], [0.45, 0.55, 0.0, 0.0], atol=1e-12)
+    assert sorted(state.p[1].tolist()) == pytest.approx([0.0, 0.0, 0.0, 1.0], abs=1e-12)
+    assert state.p[0, 2] == 0.0 and (state.p[1, :2] == 0.0).any()
+    assert state.p[2].tolist() == [1.0, 0.0, 0.0, 0.0]
+    full[:] = True  # a full Newton step: no null move
+    state, *_, args = active_set([[A3, B3, M3], [A3, A3, B3], [A3, B3, C3]], p, [[0, 1, 2, 0]] * 3)
+    assert state._improve(*args).tolist() == [False, False, False]
+    np.testing.assert_array_equal(state.p, p)
