@@ -11,9 +11,8 @@ import pytest
 from scipy.optimize import brentq
 from scipy.special import xlogy
 
-from msmult.metrics import capacity
+from msmult.metrics import capacity, rashomon_capacity
 from msmult.metrics import nested_capacity as nested_module
-from msmult.metrics import rashomon_capacity
 from msmult.metrics.capacity import _divergences, _move_to_boundary, _null_direction
 from msmult.metrics.nested_capacity import NestedCapacity
 
@@ -96,7 +95,7 @@ def test_null_direction_ignores_inactive_slots():
 
 def test_null_direction_of_independent_models_is_not_found():
     W = np.array([[[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]])
-    nu, found = _null_direction(W, np.ones((1, 3), bool))
+    _, found = _null_direction(W, np.ones((1, 3), bool))
     assert found.dtype == bool and found.tolist() == [False]
     _, found = _null_direction(W[:, :2], np.ones((1, 2), bool))
     assert found.tolist() == [False]
@@ -683,21 +682,118 @@ def test_improve_jumps_a_tenfold_growing_weight_to_its_best_mix():
 
 
 def test_improve_moves_dependent_models_along_the_null_direction(monkeypatch):
-    # Newton is made to stop short: row 0's active models A, B and their mean M are dependent,
-    # q stays put and I grows along (1, 1, -2) until M's weight is zero; row 1: two copies of A,
-    # all weight moves to one; row 2: one active model, nothing to do. Slot 3 is free (model 0).
-    full = np.zeros(3, bool)
+    # Newton is made to stop short: rows 0 and 3 hold A, B and their mean M (dependent; the SVD
+    # gives the null direction a different sign in each order): q stays put and I grows along
+    # (1, 1, -2) until M's weight is zero; row 1: two copies of A, all weight moves to one; row 2:
+    # one active model, nothing to do. Slot 3 is free (model 0).
+    full = np.zeros(4, bool)
     monkeypatch.setattr(capacity, "_newton_step", lambda Wk, Lk, q, Dk, pk, info: (pk.copy(), full))
     M3 = ((np.array(A3) + np.array(B3)) / 2).tolist()
-    p = [[0.2, 0.3, 0.5, 0.0], [0.3, 0.7, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]]
-    state, *_, args = active_set([[A3, B3, M3], [A3, A3, B3], [A3, B3, C3]], p, [[0, 1, 2, 0]] * 3)
+    channels = [[A3, B3, M3], [A3, A3, B3], [A3, B3, C3], [A3, M3, B3]]
+    p = [[0.2, 0.3, 0.5, 0.0], [0.3, 0.7, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.2, 0.5, 0.3, 0.0]]
+    state, *_, args = active_set(channels, p, [[0, 1, 2, 0]] * 4)
     deg = state._improve(*args)
-    assert deg.tolist() == [True, True, False]
-    np.testing.assert_allclose(state.p[0], [0.45, 0.55, 0.0, 0.0], atol=1e-12)
+    assert deg.tolist() == [True, True, False, True]
+    np.testing.assert_allclose(
+        state.p[[0, 3]], [[0.45, 0.55, 0, 0], [0.45, 0, 0.55, 0]], atol=1e-12
+    )
     assert sorted(state.p[1].tolist()) == pytest.approx([0.0, 0.0, 0.0, 1.0], abs=1e-12)
-    assert state.p[0, 2] == 0.0 and (state.p[1, :2] == 0.0).any()
+    assert state.p[0, 2] == 0.0 and state.p[3, 1] == 0.0 and (state.p[1, :2] == 0.0).any()
     assert state.p[2].tolist() == [1.0, 0.0, 0.0, 0.0]
     full[:] = True  # a full Newton step: no null move
-    state, *_, args = active_set([[A3, B3, M3], [A3, A3, B3], [A3, B3, C3]], p, [[0, 1, 2, 0]] * 3)
-    assert state._improve(*args).tolist() == [False, False, False]
+    state, *_, args = active_set(channels, p, [[0, 1, 2, 0]] * 4)
+    assert state._improve(*args).tolist() == [False] * 4
     np.testing.assert_array_equal(state.p, p)
+
+
+# --- _ActiveSet._enter: into a free slot, a new slot, or by exchange --------------------------
+
+FIVE = np.array([[0.6, 0.1, 0.1, 0.1, 0.1], [0.1, 0.6, 0.1, 0.1, 0.1], [0.1, 0.1, 0.6, 0.1, 0.1],
+                 [0.1, 0.1, 0.1, 0.6, 0.1], [0.1, 0.1, 0.1, 0.1, 0.6]])  # fmt: skip
+
+
+def enter(state, W, L, j, entering):
+    rows = np.arange(len(W))
+    Wk, Lk = W[rows[:, None], state.top], L[rows[:, None], state.top]
+    _, Dk = _divergences(Wk, Lk, state.p)
+    _, Df = _divergences(W, L, np.stack([np.bincount(t, p, W.shape[1])
+                                         for t, p in zip(state.top, state.p)]))  # fmt: skip
+    state._enter(W, L, Dk, np.array(j), Df[rows, j], np.array(entering))
+
+
+def mixed_in(W, top, p, slot):
+    t = best_mix_weight(W[top], np.array(p, float), slot)
+    return (1 - t) * np.array(p) + t * np.eye(len(p))[slot]
+
+
+def test_enter_fills_a_free_slot_with_the_best_mix_and_leaves_other_rows():
+    # row 0 enters model 3 into its free slot 2; row 1 (full) and row 2 (a free slot) do not enter
+    p = [[0.5, 0.5, 0.0], [0.3, 0.3, 0.4], [0.6, 0.4, 0.0]]
+    state, W, L, _ = active_set([FIVE] * 3, p, [[0, 1, 0], [0, 1, 2], [0, 1, 0]], kmax=5)
+    enter(state, W, L, [3, 3, 3], [True, False, False])
+    assert state.top.tolist() == [[0, 1, 3], [0, 1, 2], [0, 1, 0]]
+    np.testing.assert_allclose(state.p[0], mixed_in(FIVE, [0, 1, 3], p[0], 2), atol=2e-6)
+    np.testing.assert_array_equal(state.p[1:], p[1:])
+
+
+def test_enter_grows_one_slot_for_a_full_row():
+    # row 0 is full: a fourth slot for model 3; row 1 fills its free slot 1 with model 4
+    p = [[0.3, 0.3, 0.4], [0.5, 0.0, 0.5], [0.2, 0.3, 0.5]]
+    state, W, L, _ = active_set([FIVE] * 3, p, [[0, 1, 2], [0, 0, 2], [0, 1, 2]], kmax=5)
+    enter(state, W, L, [3, 4, 3], [True, True, False])
+    assert state.top.tolist() == [[0, 1, 2, 3], [0, 4, 2, 0], [0, 1, 2, 0]]
+    np.testing.assert_allclose(state.p[0], mixed_in(FIVE, [0, 1, 2, 3], p[0] + [0], 3), atol=2e-6)
+    np.testing.assert_allclose(state.p[1], mixed_in(FIVE, [0, 4, 2, 0], p[1] + [0], 1), atol=2e-6)
+    np.testing.assert_array_equal(state.p[2], p[2] + [0])
+
+
+def test_enter_exchanges_a_model_when_all_class_slots_are_full():
+    # c = 3 slots full: model 3 enters by the pivot that keeps q, W_3 = sum_x lam_x W_x, the
+    # first weight to reach zero leaves (row 0, model 3 outside the hull); inside the hull
+    # (row 1) the pivot cannot raise I and nothing changes; row 2 has a free slot
+    hull = [[0.1, 0.8, 0.1], [0.05, 0.15, 0.8], [0.8, 0.15, 0.05]]
+    channels = [hull + [[0.85, 0.1, 0.05]], hull + [[0.5, 0.3, 0.2]], hull + [[0.95, 0.04, 0.01]]]
+    p = [[0.5, 0.3, 0.2], [0.5, 0.3, 0.2], [0.5, 0.5, 0.0]]
+    state, W, L, _ = active_set(channels, p, [[0, 1, 2], [0, 1, 2], [0, 1, 0]])
+    enter(state, W, L, [3, 3, 3], [True, True, True])
+    lam = np.linalg.solve(np.array(hull).T, channels[0][3])
+    ratio = np.where(lam > 0, np.array(p[0]) / lam, np.inf)
+    slot = ratio.argmin()
+    expected = np.array(p[0]) - ratio[slot] * lam
+    expected[slot] = ratio[slot]
+    assert lam.min() < 0 and slot == 2
+    assert state.top.tolist() == [[0, 1, 3], [0, 1, 2], [0, 1, 3]]
+    np.testing.assert_allclose(state.p[0], expected, rtol=1e-12)
+    np.testing.assert_allclose(state.p[0] @ W[0][[0, 1, 3]], np.array(p[0]) @ hull, rtol=1e-12)
+    np.testing.assert_array_equal(state.p[1], p[1])
+    np.testing.assert_allclose(state.p[2], mixed_in(W[2], [0, 1, 3], p[2], 2), atol=2e-6)
+
+
+# --- _ActiveSet.run: which model enters ---------------------------------------------------------
+
+
+def test_run_enters_the_best_outside_model_and_never_a_copy_of_an_active_one():
+    # row 0: model 1 alone, its free slot still naming model 0; model 0 (close to model 1, small
+    # D) must enter, model 2 (a copy of model 1) cannot. Row 1: A and B at their best mix, with
+    # I far above row 0's D; model 2 is a copy of A, whose D equals A's: nothing enters
+    X0, X1 = [0.5, 0.3, 0.2], [0.45, 0.35, 0.2]
+    A, B = [0.8, 0.15, 0.05], [0.1, 0.2, 0.7]
+    t = best_mix_weight(np.array([A, B, A]), np.array([1.0, 0.0, 0.0]), 1)
+    state, W, L, _ = active_set([[X0, X1, X1], [A, B, A]], [[1.0, 0.0], [1 - t, t]],
+                                [[1, 0], [0, 1]])  # fmt: skip
+    lo, hi = state.run(W, L, np.full(2, -np.inf), np.full(2, np.inf), 1)
+    assert state.top.shape == (2, 2)
+    assert state.top[0].tolist() == [1, 0] and (state.p[0] > 0).all()
+    assert state.top[1].tolist() == [0, 1]
+    np.testing.assert_allclose(state.p[1], [1 - t, t], atol=2e-6)
+    assert lo[1] > 0.3 and hi[0] < 0.01  # per row
+
+
+def test_a_step_that_keeps_information_unchanged_is_accepted():
+    # the noiseless channel from the uniform input: a fixed point, I does not drop, mu doubles
+    W, L = channel_rows(np.eye(3))
+    ba = capacity._BlahutArimoto.start(W, L)
+    info = ba.info.copy()
+    for _ in range(3):
+        ba.step(W, L, info, ba.D.max(1))
+    assert ba.info.tolist() == info.tolist() and ba.mu.tolist() == [8.0]
