@@ -117,15 +117,21 @@ def memorising_mlp(seed: int) -> TorchClassifier:
     return TorchClassifier(module, 2, epochs=200, batch_size=64, lr=1e-2, seed=seed)
 
 
-def test_dropout_membership_losses_are_out_of_sample_under_crossfit(one_thread):
-    """Random labels: an MLP that memorises its rows has ~0 loss on them, a high loss elsewhere.
-    Dropout's base loss (row 0) must be the high, out-of-fold one."""
+def random_label_folds():
+    """40 rows with random labels, split 30 / 10, and a 2-fold cross-fitted memorising MLP."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 4)).astype(np.float32)
     targets = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 40)]
     stolen = Theft(TransferSet(x[:30], targets[:30], 40, "t"),
                    TransferSet(x[30:], targets[30:], 40, "t"), "share", 40)  # fmt: skip
     base = FidelityHoldout("crossfit", 2).fit(Exchangeable(), stolen, memorising_mlp, seed=0)
+    return x, base
+
+
+def test_dropout_membership_losses_are_out_of_sample_under_crossfit(one_thread):
+    """Random labels: an MLP that memorises its rows has ~0 loss on them, a high loss elsewhere.
+    Dropout's base loss (row 0) must be the high, out-of-fold one."""
+    x, base = random_label_folds()
     task = ExplorationTask(base.surrogate, memorising_mlp, base.fit_x, base.fit_targets,
                            base.holdout_x, base.holdout_targets, {"test": x[:3]}, 0.05,
                            folds=base.folds)  # fmt: skip
@@ -153,12 +159,7 @@ def test_dropout_progress_counts_every_fold_once(one_thread, monkeypatch):
             return False
 
     monkeypatch.setattr(dropout_module, "progress_bar", Bar)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(40, 4)).astype(np.float32)
-    targets = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 40)]
-    stolen = Theft(TransferSet(x[:30], targets[:30], 40, "t"),
-                   TransferSet(x[30:], targets[30:], 40, "t"), "share", 40)  # fmt: skip
-    base = FidelityHoldout("crossfit", 2).fit(Exchangeable(), stolen, memorising_mlp, seed=0)
+    x, base = random_label_folds()
     task = ExplorationTask(base.surrogate, memorising_mlp, base.fit_x, base.fit_targets,
                            base.holdout_x, base.holdout_targets, {"test": x[:3], "more": x[3:6]},
                            10.0, folds=base.folds)  # fmt: skip

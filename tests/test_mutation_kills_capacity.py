@@ -189,9 +189,6 @@ def test_column_generation_adds_a_violator_over_tol_but_within_tol_nats(monkeypa
     # capacity by 1.5 tol bits over every model: a second round, with the violator, is needed
     tol = 1e-8
     models = np.concatenate([SYMMETRIC, violator(1.5 * tol)[None], np.repeat(SYMMETRIC[:2], 4, 0)])
-    W = models[None]
-    previous = np.zeros((1, 12))
-    previous[0, :3] = 1 / 3
     # a second row, certified by its first subset, leaves after the first round: the check is
     # per row, against that row's own divergences
     lower = np.stack([np.roll([0.5, 0.25, 0.25], i) for i in range(3)])

@@ -7,6 +7,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from test_defences import Table
 from torch import nn
 
 from msmult.errors import MsmultError
@@ -22,17 +23,6 @@ from msmult.oracle.defender import defender_side
 RNG = np.random.default_rng(0)
 # MAD: proxy softmax s = [0.2, 0.3, 0.5], answer y = [0.6, 0.3, 0.1], so s - y = [-0.4, 0, 0.4].
 S, Y = np.array([[0.2, 0.3, 0.5]]), np.array([[0.6, 0.3, 0.1]])
-
-
-class Table:
-    """A victim answering fixed probability rows, chosen by the first feature."""
-
-    def __init__(self, rows: list[list[float]]) -> None:
-        self.rows = np.array(rows)
-        self.n_classes = self.rows.shape[1]
-
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        return self.rows[x[:, 0].astype(int)]
 
 
 class FixedProxy(nn.Module):
