@@ -174,3 +174,11 @@ def test_rejects_bad_scores():
         rashomon_capacity(np.ones((3, 4)))
     with pytest.raises(ValueError):
         rashomon_capacity(-np.ones((2, 3, 3)))
+
+
+def test_the_callers_scores_are_left_unchanged():
+    # one row, float64, three classes: the rescaling used to write into the caller's array
+    s = np.array([[[1.0, 2.0, 3.0]], [[3.0, 2.0, 1.0]]])
+    before = s.copy()
+    rashomon_capacity(s)
+    np.testing.assert_array_equal(s, before)

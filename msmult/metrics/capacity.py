@@ -80,8 +80,8 @@ def _certified_capacity(
     Blahut-Arimoto iterate when it stalls. Rows leave the working set once certified; after
     ``_MAX_ROUNDS`` rounds the rest get their lower bound and a RuntimeWarning with the gap.
     """
-    W = np.ascontiguousarray(np.moveaxis(scores, 0, 1))  # (r, m, c)
-    W /= W.sum(-1, keepdims=True)
+    W = np.moveaxis(scores, 0, 1)  # (r, m, c); a new array below, never the caller's
+    W = np.ascontiguousarray(W / W.sum(-1, keepdims=True))
     r, m, c = W.shape
     tol_nats = tol * _LN2
     L = xlogy(W, W).sum(-1)  # -H(W_x) in nats
