@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
-from test_defences import Table
+from test_defences import FixedProxy, S, Table, Y
 from torch import nn
 
 from msmult.errors import MsmultError
@@ -22,20 +22,6 @@ from msmult.oracle.defender import defender_side
 
 RNG = np.random.default_rng(0)
 # MAD: proxy softmax s = [0.2, 0.3, 0.5], answer y = [0.6, 0.3, 0.1], so s - y = [-0.4, 0, 0.4].
-S, Y = np.array([[0.2, 0.3, 0.5]]), np.array([[0.6, 0.3, 0.1]])
-
-
-class FixedProxy(nn.Module):
-    """A MAD 'proxy' whose softmax is ``S`` on every row."""
-
-    def __init__(self, input_shape, n_classes) -> None:
-        super().__init__()
-        self.logits = nn.Parameter(torch.log(torch.tensor(S[0])), requires_grad=False)
-
-    def forward(self, x):
-        return self.logits.expand(len(x), -1)
-
-
 class FlatProxy(nn.Module):
     """A MAD 'proxy' with a uniform softmax over any number of classes."""
 
