@@ -33,10 +33,11 @@ def check_checkpoints(values: Any, budget: int) -> list[int]:
     items = as_list("budget_checkpoints", values, "budget_checkpoints=[250,500,1000,2000]")
     if not all(is_whole(v) and 2 <= v <= budget for v in items):
         raise bad_value(
-            "budget_checkpoints", items,
+            "budget_checkpoints",
+            items,
             f"each checkpoint must be a whole number of queries from 2 to budget={budget}",
             "budget_checkpoints=[250,500,1000,2000]",
-        )  # fmt: skip
+        )
     return sorted(set(int(v) for v in items))
 
 
@@ -69,14 +70,25 @@ def budget_curve(
         log.info("budget curve: %d queries, %d fit rows", budget, rows)
         x, targets = task.fit_x[:rows], task.fit_targets[:rows]
         prefix = replace(
-            task, surrogate=task.new_surrogate(task.seed).fit(x, targets), fit_x=x,
-            fit_targets=targets, eval_sets={"test": task.eval_sets["test"]}, epsilon_grid=(),
-        )  # fmt: skip
+            task,
+            surrogate=task.new_surrogate(task.seed).fit(x, targets),
+            fit_x=x,
+            fit_targets=targets,
+            eval_sets={"test": task.eval_sets["test"]},
+            epsilon_grid=(),
+        )
         exploration = explorer.explore(prefix)
         check_exploration(exploration, prefix, explorer_name, splits.n_classes)
-        result = evaluate_set(exploration, "test", victim_proba, splits.y_test, splits.group_test,
-                              splits.positive_class, with_curve=False,
-                              capacity_tol=capacity_tol)  # fmt: skip
+        result = evaluate_set(
+            exploration,
+            "test",
+            victim_proba,
+            splits.y_test,
+            splits.group_test,
+            splits.positive_class,
+            with_curve=False,
+            capacity_tol=capacity_tol,
+        )
         points.append(curve_point(budget, rows, result))
     return points
 

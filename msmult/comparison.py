@@ -28,24 +28,29 @@ def equal_size_ambiguity(flips: np.ndarray, size: int, seed: int = 0) -> float:
     if size >= len(flips):
         return float(flips.any(0).mean())
     rng = np.random.default_rng(seed)
-    draws = [flips[rng.choice(len(flips), size, replace=False)].any(0).mean()
-             for _ in range(SUBSAMPLES)]  # fmt: skip
+    draws = [
+        flips[rng.choice(len(flips), size, replace=False)].any(0).mean() for _ in range(SUBSAMPLES)
+    ]
     return float(np.mean(draws))
 
 
-def explorer_row(name: str, tried: pd.DataFrame, members: pd.DataFrame, decisions: np.ndarray,
-                 victim: np.ndarray) -> dict:  # fmt: skip
+def explorer_row(
+    name: str, tried: pd.DataFrame, members: pd.DataFrame, decisions: np.ndarray, victim: np.ndarray
+) -> dict:
     """One explorer's line of the comparison table: ``tried`` its candidates (row 0, the shared
     base, first), ``members`` those in the set, ``decisions`` the members' (members, n)."""
-    row = {"explorer": name, "models": len(tried), "members": len(members),
-           "seconds_per_candidate": float(tried["seconds"].iloc[1:].mean()) if len(tried) > 1
-           else 0.0,
-           "fidelity_min": float(members["fidelity"].min()),
-           "fidelity_max": float(members["fidelity"].max()),
-           "fidelity_tried_min": float(tried["fidelity"].min()),  # unscored candidates skipped
-           "fidelity_tried_max": float(tried["fidelity"].max()),
-           "ambiguity_vs_victim": ambiguity(decisions, victim),
-           "discrepancy_vs_victim": discrepancy(decisions, victim)}  # fmt: skip
+    row = {
+        "explorer": name,
+        "models": len(tried),
+        "members": len(members),
+        "seconds_per_candidate": float(tried["seconds"].iloc[1:].mean()) if len(tried) > 1 else 0.0,
+        "fidelity_min": float(members["fidelity"].min()),
+        "fidelity_max": float(members["fidelity"].max()),
+        "fidelity_tried_min": float(tried["fidelity"].min()),  # unscored candidates skipped
+        "fidelity_tried_max": float(tried["fidelity"].max()),
+        "ambiguity_vs_victim": ambiguity(decisions, victim),
+        "discrepancy_vs_victim": discrepancy(decisions, victim),
+    }
     for gap in GAPS:
         row[f"{gap}_min"], row[f"{gap}_max"] = float(members[gap].min()), float(members[gap].max())
     return row
@@ -78,8 +83,9 @@ def coverage_lines(rows: dict[str, dict]) -> list[dict]:
     return lines
 
 
-def compare_explorers(table: pd.DataFrame, member_decisions: np.ndarray, victim: np.ndarray,
-                      seed: int = 0) -> dict | None:  # fmt: skip
+def compare_explorers(
+    table: pd.DataFrame, member_decisions: np.ndarray, victim: np.ndarray, seed: int = 0
+) -> dict | None:
     """The comparison of the explorers in a member table with an ``explorer`` column (None
     without one): one row per explorer, the equal-size ambiguity and the coverage lines.
     ``member_decisions``: (members, n) decisions of the table's ``in_set`` rows, in order."""

@@ -18,8 +18,12 @@ QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)
 
 
 def summary(values: np.ndarray) -> dict[str, float]:
-    return {"min": float(values.min()), "max": float(values.max()), "range": float(np.ptp(values)),
-            "mean": float(values.mean())}  # fmt: skip
+    return {
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "range": float(np.ptp(values)),
+        "mean": float(values.mean()),
+    }
 
 
 def member_table(
@@ -69,7 +73,7 @@ def fairness(table: pd.DataFrame, victim_gaps: dict[str, float]) -> dict:
             "victim": float(victim_gaps[gap]),
             "base": float(table[gap].iloc[0]),
             **summary(members[gap].to_numpy()),
-        }  # fmt: skip
+        }
         for gap in GAPS
     }
 
@@ -91,8 +95,12 @@ def evaluate_set(
     victim_decisions = victim_proba.argmax(axis=1)
     table = member_table(exploration, decisions, victim_decisions, y_true, group, positive_class)
     # fairness_gaps_many equals fairlearn's fairness_gaps (tests/test_fairness_metrics.py), faster
-    victim_gaps = {gap: float(values[0]) for gap, values in metrics.fairness_gaps_many(
-        y_true, victim_decisions[None], group, pos_label=positive_class).items()}  # fmt: skip
+    victim_gaps = {
+        gap: float(values[0])
+        for gap, values in metrics.fairness_gaps_many(
+            y_true, victim_decisions[None], group, pos_label=positive_class
+        ).items()
+    }
     members = exploration.in_set
     # the set at the run's epsilon is one more point of the (one-pass) epsilon curve
     epsilon = float(exploration.epsilon)
@@ -125,8 +133,9 @@ def evaluate_set(
     }
 
 
-def verdict_and_comparison(exploration: Exploration, test: dict, victim_proba: np.ndarray,
-                           verdict: Verdict, seed: int) -> dict:  # fmt: skip
+def verdict_and_comparison(
+    exploration: Exploration, test: dict, victim_proba: np.ndarray, verdict: Verdict, seed: int
+) -> dict:
     """The equivalence verdict on the test rows and, when the candidates name their explorer
     (``rashomon=compare``), the comparison of the explorers: keys to add to ``test``."""
     comparison = None

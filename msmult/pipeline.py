@@ -108,15 +108,25 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         theft = steal(attack, api, splits.x_pool, new_surrogate, cfg.fidelity_holdout, cfg.seed)
     with clock.stage("surrogate"):
         base = holdout_plan.for_run(
-            explorer, calibration=epsilon == AUTO, extremes=extremes.enabled,
+            explorer,
+            calibration=epsilon == AUTO,
+            extremes=extremes.enabled,
             budget_curve=bool(checkpoints),
-        ).fit(attack, theft, new_surrogate, cfg.seed)  # fmt: skip
+        ).fit(attack, theft, new_surrogate, cfg.seed)
     eval_sets = {"test": splits.x_test, **{k: v.x for k, v in splits.extra_eval.items()}}
     task = ExplorationTask(
-        base.surrogate, new_surrogate, base.fit_x, base.fit_targets, base.holdout_x,
-        base.holdout_targets, eval_sets, 0.0 if epsilon == AUTO else epsilon,
-        tuple(epsilon_grid), int(cfg.seed), base.folds,
-    )  # fmt: skip
+        base.surrogate,
+        new_surrogate,
+        base.fit_x,
+        base.fit_targets,
+        base.holdout_x,
+        base.holdout_targets,
+        eval_sets,
+        0.0 if epsilon == AUTO else epsilon,
+        tuple(epsilon_grid),
+        int(cfg.seed),
+        base.folds,
+    )
     explorer_name = str(getattr(explorer, "name", type(explorer).__name__))
     with clock.stage("rashomon"):
         task, calibration = with_epsilon(task, epsilon, calibration_models)
@@ -124,46 +134,87 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         check_exploration(exploration, task, explorer_name, splits.n_classes)
     with clock.stage("metrics"):
         evaluations = {
-            "test": evaluate_set(exploration, "test", victim_proba, splits.y_test,
-                                 splits.group_test, splits.positive_class,
-                                 capacity_tol=cfg.capacity_tol),
-            **{name: evaluate_set(exploration, name, victim.predict_proba(ev.x), ev.y, ev.group,
-                                  splits.positive_class, with_curve=False,
-                                  capacity_tol=cfg.capacity_tol)
-               for name, ev in splits.extra_eval.items()},
-        }  # fmt: skip
+            "test": evaluate_set(
+                exploration,
+                "test",
+                victim_proba,
+                splits.y_test,
+                splits.group_test,
+                splits.positive_class,
+                capacity_tol=cfg.capacity_tol,
+            ),
+            **{
+                name: evaluate_set(
+                    exploration,
+                    name,
+                    victim.predict_proba(ev.x),
+                    ev.y,
+                    ev.group,
+                    splits.positive_class,
+                    with_curve=False,
+                    capacity_tol=cfg.capacity_tol,
+                )
+                for name, ev in splits.extra_eval.items()
+            },
+        }
         evaluations["test"] |= verdict_and_comparison(
-            exploration, evaluations["test"], victim_proba, verdict, int(cfg.seed))  # fmt: skip
-        evaluations["test"] = with_per_row(evaluations["test"], exploration, victim_proba,
-                                           splits.y_test, cfg.capacity_tol)  # rashomon=awp
+            exploration, evaluations["test"], victim_proba, verdict, int(cfg.seed)
+        )
+        evaluations["test"] = with_per_row(
+            evaluations["test"], exploration, victim_proba, splits.y_test, cfg.capacity_tol
+        )  # rashomon=awp
         defender = defender_side(api, victim_proba, splits.x_test, splits.y_test, int(cfg.seed))
     extremal = {}
     if extremes.enabled:
         with clock.stage("extremes"):
-            extremal = extremes.run(task, splits, exploration.base_loss, explorer_name,
-                                    evaluations["test"])
+            extremal = extremes.run(
+                task, splits, exploration.base_loss, explorer_name, evaluations["test"]
+            )
     curve = []
     if checkpoints:  # budget_checkpoints=[...]; empty by default
         with clock.stage("budget_curve"):
-            curve = budget_curve(checkpoints, task, explorer, explorer_name,
-                                 cfg.fidelity_holdout, splits, victim_proba, cfg.capacity_tol)
+            curve = budget_curve(
+                checkpoints,
+                task,
+                explorer,
+                explorer_name,
+                cfg.fidelity_holdout,
+                splits,
+                victim_proba,
+                cfg.capacity_tol,
+            )
     described = api.describe()
     choice = api_choice()
     record = RunRecord(
-        splits=splits, victim_model=model_name(cfg.victim), victim_cache=cache,
+        splits=splits,
+        victim_model=model_name(cfg.victim),
+        victim_cache=cache,
         api={"choice": choice, **described, "label": api_label(choice, described)},
-        attack=str(getattr(attack, "name", type(attack).__name__)), budget=api.budget,
-        queries_used=api.queries_used, fit_rows=len(theft.fit.x),
-        holdout_rows=len(theft.holdout.x), holdout=theft.holdout_source, explorer=explorer_name,
-        exploration=exploration, evaluations=evaluations, seed=int(cfg.seed),
-        timing=clock.total(), calibration=calibration, defender=defender, budget_curve=curve,
+        attack=str(getattr(attack, "name", type(attack).__name__)),
+        budget=api.budget,
+        queries_used=api.queries_used,
+        fit_rows=len(theft.fit.x),
+        holdout_rows=len(theft.holdout.x),
+        holdout=theft.holdout_source,
+        explorer=explorer_name,
+        exploration=exploration,
+        evaluations=evaluations,
+        seed=int(cfg.seed),
+        timing=clock.total(),
+        calibration=calibration,
+        defender=defender,
+        budget_curve=curve,
         holdout_mode=base.mode,
-    )  # fmt: skip
+    )
     report = {**build_report(record), **extremal}
     test = evaluations["test"]
     members = test["table"]["in_set"].to_numpy()
-    predictions = predictions_frame(splits, victim_proba, exploration.member_scores("test"),
-                                    test["table"]["model"][members].tolist())  # fmt: skip
+    predictions = predictions_frame(
+        splits,
+        victim_proba,
+        exploration.member_scores("test"),
+        test["table"]["model"][members].tolist(),
+    )
     write_outputs(run_dir, report, test["table"], predictions, test["capacity"], cfg)
     print_summary(report)
     return report

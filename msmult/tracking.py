@@ -66,11 +66,19 @@ class MlflowTracking:
 
     def __init__(self, tracking_uri: str, experiment: str = "msmult") -> None:
         if not isinstance(tracking_uri, str) or not tracking_uri.strip():
-            raise bad_value("tracking.tracking_uri", tracking_uri, "it must be a folder or URL",
-                            "tracking.tracking_uri=mlruns")  # fmt: skip
+            raise bad_value(
+                "tracking.tracking_uri",
+                tracking_uri,
+                "it must be a folder or URL",
+                "tracking.tracking_uri=mlruns",
+            )
         if not isinstance(experiment, str) or not experiment.strip():
-            raise bad_value("tracking.experiment", experiment, "it must be a non-empty name",
-                            "tracking.experiment=msmult")  # fmt: skip
+            raise bad_value(
+                "tracking.experiment",
+                experiment,
+                "it must be a non-empty name",
+                "tracking.experiment=msmult",
+            )
         try:
             import mlflow  # noqa: F401  (optional dependency, checked before any work)
         except ImportError:
@@ -86,8 +94,14 @@ class MlflowTracking:
         try:
             run_id = self.send(config, report, run_dir, run_name)
         except Exception as err:  # noqa: BLE001  (server down, store unreadable: warn, keep outputs)
-            log.warning("tracking: MLflow logging to %s failed (%s: %s); the run's outputs in %s "
-                        "are complete", self.tracking_uri, type(err).__name__, err, run_dir)  # fmt: skip
+            log.warning(
+                "tracking: MLflow logging to %s failed (%s: %s); the run's outputs in %s "
+                "are complete",
+                self.tracking_uri,
+                type(err).__name__,
+                err,
+                run_dir,
+            )
             return
         log.info("tracking: logged MLflow run %s to %s", run_id, self.tracking_uri)
 

@@ -36,11 +36,14 @@ def whole(
     example: str | None = None,
 ) -> int:
     """``value`` as a whole number within [minimum, maximum], else a clear error."""
-    if not is_whole(value) or (minimum is not None and value < minimum) or (
-        maximum is not None and value > maximum
+    if (
+        not is_whole(value)
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
     ):
-        raise bad_value(key, value, f"it must be a whole number{_bounds(minimum, maximum)}{what}",
-                        example)  # fmt: skip
+        raise bad_value(
+            key, value, f"it must be a whole number{_bounds(minimum, maximum)}{what}", example
+        )
     return int(value)
 
 
@@ -66,8 +69,15 @@ def number(
     return float(value)
 
 
-def numbers(key: str, values: Any, low: float | None = None, high: float | None = None,
-            open_high: bool = False, what: str = "", example: str | None = None) -> list[float]:  # fmt: skip
+def numbers(
+    key: str,
+    values: Any,
+    low: float | None = None,
+    high: float | None = None,
+    open_high: bool = False,
+    what: str = "",
+    example: str | None = None,
+) -> list[float]:
     """A non-empty list of numbers, each within [low, high] (or [low, high))."""
     items = as_list(key, values, example)
     if not items or not all(
@@ -77,8 +87,9 @@ def numbers(key: str, values: Any, low: float | None = None, high: float | None 
         for v in items
     ):
         bounds = _bounds(low, high, ">=", "<" if open_high else "<=")
-        raise bad_value(key, items, f"it must be a non-empty list of numbers{bounds}{what}",
-                        example)  # fmt: skip
+        raise bad_value(
+            key, items, f"it must be a non-empty list of numbers{bounds}{what}", example
+        )
     return [float(v) for v in items]
 
 
@@ -126,12 +137,29 @@ def check_run_config(cfg: Any) -> None:
 
     whole("seed", cfg.seed, 0, example="seed=0")
     whole("threads", cfg.threads, 1, what=" (torch CPU threads)", example="threads=1")
-    number("fidelity_holdout", cfg.fidelity_holdout, 0, 1, open_low=True, open_high=True,
-           what=" (share of the transfer set held out to measure fidelity loss)",
-           example="fidelity_holdout=0.2")  # fmt: skip
-    number("capacity_tol", cfg.capacity_tol, 0, open_low=True, what=" (bits)",
-           example="capacity_tol=1e-9")  # fmt: skip
+    number(
+        "fidelity_holdout",
+        cfg.fidelity_holdout,
+        0,
+        1,
+        open_low=True,
+        open_high=True,
+        what=" (share of the transfer set held out to measure fidelity loss)",
+        example="fidelity_holdout=0.2",
+    )
+    number(
+        "capacity_tol",
+        cfg.capacity_tol,
+        0,
+        open_low=True,
+        what=" (bits)",
+        example="capacity_tol=1e-9",
+    )
     if flag("victim_cache", cfg.victim_cache) and not str(cfg.cache_dir or "").strip():
-        raise bad_value("cache_dir", cfg.cache_dir, "it must be a folder path when victim_cache=true",
-                        "cache_dir=outputs/cache")  # fmt: skip
+        raise bad_value(
+            "cache_dir",
+            cfg.cache_dir,
+            "it must be a folder path when victim_cache=true",
+            "cache_dir=outputs/cache",
+        )
     resolve_device(str(cfg.device))

@@ -64,15 +64,19 @@ def timed(fn, *args):
 def bench_capacity(m: int, n: int, rng: np.random.Generator) -> None:
     print(f"\nRashomon capacity vs textbook Blahut-Arimoto: {m} near-identical models x {n} rows")
     print("C in bits; dC = C_msmult - C_textbook (>= 0: the textbook loop under-estimates)")
-    print(f"{'classes':>7} {'textbook s':>11} {'msmult s':>9} {'speed-up':>9} "
-          f"{'max|dC|':>9} {'min dC':>10}")  # fmt: skip
+    print(
+        f"{'classes':>7} {'textbook s':>11} {'msmult s':>9} {'speed-up':>9} "
+        f"{'max|dC|':>9} {'min dC':>10}"
+    )
     for c in (2, 10):
         scores = near_identical(m, n, c, rng)
         slow, t_slow = timed(textbook_capacity, scores)
         fast, t_fast = timed(rashomon_capacity, scores)
         diff = np.log2(fast) - slow
-        print(f"{c:>7} {t_slow:>11.2f} {t_fast:>9.4f} {t_slow / t_fast:>8.0f}x "
-              f"{np.abs(diff).max():>9.2e} {diff.min():>10.2e}")  # fmt: skip
+        print(
+            f"{c:>7} {t_slow:>11.2f} {t_fast:>9.4f} {t_slow / t_fast:>8.0f}x "
+            f"{np.abs(diff).max():>9.2e} {diff.min():>10.2e}"
+        )
 
 
 def bench_all(m: int, n: int, rng: np.random.Generator) -> None:

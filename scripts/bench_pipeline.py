@@ -28,8 +28,11 @@ RUNS = {
     "davidson": ["dataset=davidson"],
     "ham10000": ["dataset=ham10000"],
 }
-TARGETS = {"adult1001": ("explore+metrics", 3.0), "davidson": ("metrics", 2.0),
-           "ham10000": ("wall", 25.0)}  # fmt: skip
+TARGETS = {
+    "adult1001": ("explore+metrics", 3.0),
+    "davidson": ("metrics", 2.0),
+    "ham10000": ("wall", 25.0),
+}
 
 
 def run(name: str, extra: list[str], cache: Path, folder: Path) -> dict:
@@ -43,9 +46,12 @@ def run(name: str, extra: list[str], cache: Path, folder: Path) -> dict:
     if process.returncode != 0:
         sys.exit(f"{name} failed:\n{process.stderr[-2000:]}")
     report = json.loads((run_dir / "report.json").read_text())
-    return {**report["timing"], "wall_s": round(wall, 2),
-            "candidates": report["rashomon"]["candidates"],
-            "set_size": report["multiplicity"]["set_size"]}  # fmt: skip
+    return {
+        **report["timing"],
+        "wall_s": round(wall, 2),
+        "candidates": report["rashomon"]["candidates"],
+        "set_size": report["multiplicity"]["set_size"],
+    }
 
 
 def main() -> None:
@@ -55,8 +61,9 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="extra msmult overrides (after --)")
     options = parser.parse_args()
     print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}")
-    print(f"{'run':10} {'explore':>8} {'metrics':>8} {'expl+met':>8} {'total':>8} {'wall':>8}"
-          "  target")  # fmt: skip
+    print(
+        f"{'run':10} {'explore':>8} {'metrics':>8} {'expl+met':>8} {'total':>8} {'wall':>8}  target"
+    )
     with tempfile.TemporaryDirectory() as folder:
         for name in options.runs:
             t = run(name, options.overrides, options.cache.resolve(), Path(folder))
@@ -64,9 +71,11 @@ def main() -> None:
             what, limit = TARGETS[name]
             value = {"explore+metrics": both, "metrics": t["metrics_s"], "wall": t["wall_s"]}[what]
             verdict = "met" if value < limit else "MISSED"
-            print(f"{name:10} {t['rashomon_s']:8.2f} {t['metrics_s']:8.2f} {both:8.2f} "
-                  f"{t['total_s']:8.2f} {t['wall_s']:8.2f}  {what} < {limit:g} s: {verdict} "
-                  f"({t['candidates']} candidates, set size {t['set_size']})")  # fmt: skip
+            print(
+                f"{name:10} {t['rashomon_s']:8.2f} {t['metrics_s']:8.2f} {both:8.2f} "
+                f"{t['total_s']:8.2f} {t['wall_s']:8.2f}  {what} < {limit:g} s: {verdict} "
+                f"({t['candidates']} candidates, set size {t['set_size']})"
+            )
 
 
 if __name__ == "__main__":

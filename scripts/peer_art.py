@@ -53,8 +53,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--art-batch-size", type=int, default=64, help="ART's batch_size_fit")
     parser.add_argument("--art-lr", type=float, default=1e-3, help="ART's Adam learning rate")
     parser.add_argument("--no-art", action="store_true", help="msmult's side only (no ART)")
-    parser.add_argument("overrides", nargs="*",
-                        help="msmult config overrides, key=value (before --seeds' list)")
+    parser.add_argument(
+        "overrides", nargs="*", help="msmult config overrides, key=value (before --seeds' list)"
+    )
     return parser.parse_args(argv)
 
 
@@ -62,8 +63,13 @@ def compose_config(args: argparse.Namespace, seed: int) -> DictConfig:
     """``msmult run dataset=... budget=... seed=...`` as Hydra composes it; the victim cache is
     the CLI's (``MSMULT_CACHE_DIR``, else ``outputs/cache`` under the working directory)."""
     cache = os.environ.get("MSMULT_CACHE_DIR", str(Path.cwd() / "outputs" / "cache"))
-    overrides = [f"dataset={args.dataset}", f"budget={args.budget}", f"seed={seed}",
-                 f"cache_dir={cache}", *args.overrides]  # fmt: skip
+    overrides = [
+        f"dataset={args.dataset}",
+        f"budget={args.budget}",
+        f"seed={seed}",
+        f"cache_dir={cache}",
+        *args.overrides,
+    ]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         return compose("config", overrides=overrides)
 
@@ -90,10 +96,15 @@ def msmult_side(cfg: DictConfig) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     victim_proba = victim.predict_proba(splits.x_test)
     return {
-        "splits": splits, "victim": victim, "victim_proba": victim_proba, "seconds": seconds,
+        "splits": splits,
+        "victim": victim,
+        "victim_proba": victim_proba,
+        "seconds": seconds,
         "fidelity": fidelity(base.surrogate.predict_proba(splits.x_test), victim_proba),
-        "queries": api.queries_used, "fit_rows": len(base.fit_x), "folds": len(base.folds),
-    }  # fmt: skip
+        "queries": api.queries_used,
+        "fit_rows": len(base.fit_x),
+        "folds": len(base.folds),
+    }
 
 
 def art_side(cfg: DictConfig, mine: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -107,28 +118,44 @@ def art_side(cfg: DictConfig, mine: dict[str, Any], args: argparse.Namespace) ->
     np.random.seed(cfg.seed)  # ART draws its random rows and batches from numpy's global state
     torch.manual_seed(cfg.seed)
     model = MLP(input_shape=shape, n_classes=classes, hidden=tuple(cfg.surrogate.module.hidden))
-    optimiser = torch.optim.Adam(model.parameters(), lr=args.art_lr,
-                                 weight_decay=cfg.surrogate.weight_decay)  # fmt: skip
-    thief = PyTorchClassifier(model, loss=torch.nn.CrossEntropyLoss(), optimizer=optimiser,
-                              input_shape=shape, nb_classes=classes)  # fmt: skip
+    optimiser = torch.optim.Adam(
+        model.parameters(), lr=args.art_lr, weight_decay=cfg.surrogate.weight_decay
+    )
+    thief = PyTorchClassifier(
+        model,
+        loss=torch.nn.CrossEntropyLoss(),
+        optimizer=optimiser,
+        input_shape=shape,
+        nb_classes=classes,
+    )
     oracle = BlackBoxClassifier(lambda x: api.as_targets(api.query(x)), shape, classes)
     attack = KnockoffNets(
-        oracle, batch_size_fit=args.art_batch_size, batch_size_query=256,
-        nb_epochs=args.art_epochs, nb_stolen=api.budget, sampling_strategy="random",
-        verbose=False, use_probability=True,
-    )  # fmt: skip
+        oracle,
+        batch_size_fit=args.art_batch_size,
+        batch_size_query=256,
+        nb_epochs=args.art_epochs,
+        nb_stolen=api.budget,
+        sampling_strategy="random",
+        verbose=False,
+        use_probability=True,
+    )
     start = time.perf_counter()
     stolen = attack.extract(splits.x_pool.astype(np.float32), thieved_classifier=thief)
     seconds = time.perf_counter() - start
     logits = stolen.predict(splits.x_test.astype(np.float32))
-    return {"fidelity": fidelity(logits, mine["victim_proba"]), "seconds": seconds,
-            "queries": api.queries_used}  # fmt: skip
+    return {
+        "fidelity": fidelity(logits, mine["victim_proba"]),
+        "seconds": seconds,
+        "queries": api.queries_used,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     args = parse_args(argv)
-    print(f"{'seed':>4}  {'msmult fid':>10}  {'msmult s':>8}  {'ART fid':>8}  {'ART s':>6}  "
-          f"{'queries':>7}  msmult rows")  # fmt: skip
+    print(
+        f"{'seed':>4}  {'msmult fid':>10}  {'msmult s':>8}  {'ART fid':>8}  {'ART s':>6}  "
+        f"{'queries':>7}  msmult rows"
+    )
     rows = []
     for seed in args.seeds:
         cfg = compose_config(args, seed)
@@ -137,10 +164,20 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         theirs = f"{art['fidelity']:8.4f}  {art['seconds']:6.1f}" if art else f"{'-':>8}  {'-':>6}"
         queries = f"{mine['queries']}" + (f"/{art['queries']}" if art else "")
         rows_used = f"{mine['fit_rows']} fit, {mine['folds']} folds"
-        print(f"{seed:>4}  {mine['fidelity']:10.4f}  {mine['seconds']:8.1f}  {theirs}  "
-              f"{queries:>7}  {rows_used}", flush=True)  # fmt: skip
-        rows.append({"seed": seed, "msmult": mine["fidelity"], "msmult_s": mine["seconds"],
-                     "art": art and art["fidelity"], "art_s": art and art["seconds"]})  # fmt: skip
+        print(
+            f"{seed:>4}  {mine['fidelity']:10.4f}  {mine['seconds']:8.1f}  {theirs}  "
+            f"{queries:>7}  {rows_used}",
+            flush=True,
+        )
+        rows.append(
+            {
+                "seed": seed,
+                "msmult": mine["fidelity"],
+                "msmult_s": mine["seconds"],
+                "art": art and art["fidelity"],
+                "art_s": art and art["seconds"],
+            }
+        )
     return rows
 
 

@@ -20,8 +20,12 @@ def run_cli(*args: str, cwd: Path, cache: Path | None = None) -> subprocess.Comp
     env = {**os.environ, "MSMULT_CACHE_DIR": str(cache or cwd / "cache"), "HYDRA_FULL_ERROR": "0"}
     return subprocess.run(
         [sys.executable, "-m", "msmult", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture

@@ -45,7 +45,9 @@ def test_knockoff_refuses_a_budget_beyond_the_pool():
 
 
 def test_random_rows_draw_each_feature_from_its_pool_marginal():
-    transfer = RandomSyntheticAttack(seed=0).run(PredictionAPI(SumVictim(), budget=50), POOL, NO_SURROGATE)
+    transfer = RandomSyntheticAttack(seed=0).run(
+        PredictionAPI(SumVictim(), budget=50), POOL, NO_SURROGATE
+    )
     assert transfer.x.shape == (50, 2)
     assert set(transfer.x[:, 0]) <= set(POOL[:, 0]) and set(transfer.x[:, 1]) <= set(POOL[:, 1])
     # features are drawn independently, so some rows are not pool rows

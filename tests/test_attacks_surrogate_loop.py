@@ -45,8 +45,9 @@ def surrogate_factory(hidden=(8,)):
 
 
 # a tabular pool: two numbers in [-1, 1], then a one-hot block of three categories
-DOMAIN = InputDomain("tabular", np.array([-1, -1, 0, 0, 0.0]), np.array([1, 1, 1, 1, 1.0]),
-                     ((2, 5),))  # fmt: skip
+DOMAIN = InputDomain(
+    "tabular", np.array([-1, -1, 0, 0, 0.0]), np.array([1, 1, 1, 1, 1.0]), ((2, 5),)
+)
 
 
 def tabular_pool(n: int = 300, seed: int = 0) -> np.ndarray:
@@ -77,8 +78,9 @@ def test_every_query_is_counted_and_the_budget_spent_exactly(name, budget):
 def test_pool_attacks_never_query_a_row_twice(name):
     pool = tabular_pool()
     pool[:, 0] = np.arange(len(pool))  # every row unique
-    theft = steal(ATTACKS[name](), PredictionAPI(LogisticVictim(), 150), pool,
-                  surrogate_factory(), 0.2, 0)  # fmt: skip
+    theft = steal(
+        ATTACKS[name](), PredictionAPI(LogisticVictim(), 150), pool, surrogate_factory(), 0.2, 0
+    )
     rows = np.concatenate([theft.fit.x[:, 0], theft.holdout.x[:, 0]])
     assert len(np.unique(rows)) == len(rows) == 150
 
@@ -120,15 +122,17 @@ def test_equation_solving_recovers_a_logistic_victim_exactly():
     np.testing.assert_allclose(recovered, W, atol=1e-5)
     assert abs(float((layer.bias[1] - layer.bias[0]).detach()) - B) < 1e-5
     rows = np.random.default_rng(3).normal(size=(200, 5)).astype(np.float32)
-    np.testing.assert_allclose(transfer.surrogate.predict_proba(rows),
-                               LogisticVictim().predict_proba(rows), atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        transfer.surrogate.predict_proba(rows), LogisticVictim().predict_proba(rows), atol=1e-5
+    )
 
 
 def test_a_logistic_model_embeds_exactly_in_an_mlp_with_hidden_layers():
     surrogate = embed_linear(surrogate_factory([4, 3])(0), (5,), W, B)
     rows = np.random.default_rng(4).normal(size=(100, 5)).astype(np.float32)
-    np.testing.assert_allclose(surrogate.predict_proba(rows),
-                               LogisticVictim().predict_proba(rows), atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        surrogate.predict_proba(rows), LogisticVictim().predict_proba(rows), atol=1e-5
+    )
 
 
 def test_solve_logistic_on_three_hand_rows():
@@ -141,11 +145,13 @@ def test_solve_logistic_on_three_hand_rows():
 def test_equation_solving_refuses_a_victim_that_is_not_logistic_and_a_label_api():
     pool = np.zeros((50, 5))
     with pytest.raises(MsmultError, match="victim=logreg"):
-        EquationSolvingAttack().run(PredictionAPI(LogisticVictim(square=True), 100), pool,
-                                    surrogate_factory([]))  # fmt: skip
+        EquationSolvingAttack().run(
+            PredictionAPI(LogisticVictim(square=True), 100), pool, surrogate_factory([])
+        )
     with pytest.raises(MsmultError, match="mode=label"):
-        EquationSolvingAttack().run(PredictionAPI(LogisticVictim(), 100, mode="label"), pool,
-                                    surrogate_factory([]))  # fmt: skip
+        EquationSolvingAttack().run(
+            PredictionAPI(LogisticVictim(), 100, mode="label"), pool, surrogate_factory([])
+        )
 
 
 def test_bandit_rewards_and_policy_stay_finite_under_extreme_inputs():

@@ -31,12 +31,12 @@ def line_task(epsilon: float, grid: tuple[float, ...]) -> ExplorationTask:
     x = np.linspace(-3, 3, 200, dtype=np.float32)[:, None]
     p1 = 1 / (1 + np.exp(-4 * x[:, 0]))
     targets = np.stack([1 - p1, p1], axis=1)
-    new = partial(TorchClassifier, partial(MLP, hidden=[8]), 2, epochs=100, batch_size=100,
-                  lr=1e-2)  # fmt: skip
+    new = partial(TorchClassifier, partial(MLP, hidden=[8]), 2, epochs=100, batch_size=100, lr=1e-2)
     surrogate = new(seed=0).fit(x, targets)
     test = np.array([[0.05], [3.0]], np.float32)
-    return ExplorationTask(surrogate, lambda s: new(seed=s), x, targets, x, targets,
-                           {"test": test}, epsilon, grid)  # fmt: skip
+    return ExplorationTask(
+        surrogate, lambda s: new(seed=s), x, targets, x, targets, {"test": test}, epsilon, grid
+    )
 
 
 EPSILONS = (0.0, 0.01, 0.2, 2.0)

@@ -44,11 +44,29 @@ def tiny_run(checkpoints):
     targets = np.column_stack([rows[:, 0] % 2, 1 - rows[:, 0] % 2])
     fit, held = TransferSet(rows, targets, 40, "toy").split(0.25, seed=3)
     x_test = np.zeros((6, 1))
-    splits = Splits("toy", rows, np.zeros(40, int), rows, x_test, np.array([0, 1] * 3),
-                    np.array([0, 0, 0, 1, 1, 1]), ("a", "b"), "g")  # fmt: skip
-    task = ExplorationTask(Mean().fit(fit.x, fit.targets), lambda seed: Mean(), fit.x,
-                           fit.targets, held.x, held.targets, {"test": x_test}, 0.1, (0.0,),
-                           0)  # fmt: skip
+    splits = Splits(
+        "toy",
+        rows,
+        np.zeros(40, int),
+        rows,
+        x_test,
+        np.array([0, 1] * 3),
+        np.array([0, 0, 0, 1, 1, 1]),
+        ("a", "b"),
+        "g",
+    )
+    task = ExplorationTask(
+        Mean().fit(fit.x, fit.targets),
+        lambda seed: Mean(),
+        fit.x,
+        fit.targets,
+        held.x,
+        held.targets,
+        {"test": x_test},
+        0.1,
+        (0.0,),
+        0,
+    )
     explorer = Recorder()
     victim = np.tile([0.3, 0.7], (6, 1))
     points = budget_curve(checkpoints, task, explorer, "recorder", 0.25, splits, victim, 1e-9)
@@ -71,8 +89,14 @@ def test_checkpoints_fit_nested_query_order_prefixes_with_one_holdout():
         np.testing.assert_array_equal(task.surrogate.fitted_on, fit.x[:rows])
         np.testing.assert_array_equal(task.holdout_x, held.x)
         assert task.epsilon_grid == () and list(task.eval_sets) == ["test"]
-    keys = {"budget", "fit_rows", "fidelity", "set_size", *(m.name for m in SET_METRICS),
-            *(f"{gap}_range" for gap in GAPS)}  # fmt: skip
+    keys = {
+        "budget",
+        "fit_rows",
+        "fidelity",
+        "set_size",
+        *(m.name for m in SET_METRICS),
+        *(f"{gap}_range" for gap in GAPS),
+    }
     assert all(set(p) == keys for p in points)
     # the mean answer leans to class 0 or 1 with the prefix: 6 rows 3/3 -> argmax 0, fidelity 0
     assert points[0]["fidelity"] == 0.0 and points[0]["set_size"] == 1

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import read_report, run_cli
 from report_checks import check_run_outputs
+
 from msmult.report.outputs import MARKER
 
 pytestmark = pytest.mark.e2e
@@ -18,18 +18,33 @@ def adult_run(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("adult")
     run_dir = cwd / "run"
     process = run_cli(
-        "run", "dataset=adult", "attack=knockoff", "budget=400", "victim.epochs=3",
-        "surrogate.epochs=10", "rashomon.draws_per_rate=3", "rashomon.rates=[0.01,0.05,0.1]",
-        f"hydra.run.dir={run_dir}", cwd=cwd,
-    )  # fmt: skip
+        "run",
+        "dataset=adult",
+        "attack=knockoff",
+        "budget=400",
+        "victim.epochs=3",
+        "surrogate.epochs=10",
+        "rashomon.draws_per_rate=3",
+        "rashomon.rates=[0.01,0.05,0.1]",
+        f"hydra.run.dir={run_dir}",
+        cwd=cwd,
+    )
     assert process.returncode == 0, process.stderr[-3000:]
     return process, run_dir
 
 
 def test_writes_every_output_file(adult_run):
     _, run_dir = adult_run
-    for name in ("config.yaml", "predictions.parquet", "surrogates.csv", "report.json",
-                 "report.md", "epsilon_curve.png", "capacity_cdf.png", MARKER):  # fmt: skip
+    for name in (
+        "config.yaml",
+        "predictions.parquet",
+        "surrogates.csv",
+        "report.json",
+        "report.md",
+        "epsilon_curve.png",
+        "capacity_cdf.png",
+        MARKER,
+    ):
         assert (run_dir / name).is_file(), name
 
 
@@ -93,10 +108,18 @@ def test_same_config_and_seed_give_the_same_predictions(adult_run, tmp_path):
     config = json.loads(json.dumps(read_report(run_dir)["attack"]))
     again_dir = tmp_path / "again"
     process = run_cli(
-        "run", "dataset=adult", "attack=knockoff", f"budget={config['budget']}", "victim.epochs=3",
-        "surrogate.epochs=10", "rashomon.draws_per_rate=3", "rashomon.rates=[0.01,0.05,0.1]",
-        f"hydra.run.dir={again_dir}", cwd=tmp_path, cache=tmp_path / "fresh-cache",
-    )  # fmt: skip
+        "run",
+        "dataset=adult",
+        "attack=knockoff",
+        f"budget={config['budget']}",
+        "victim.epochs=3",
+        "surrogate.epochs=10",
+        "rashomon.draws_per_rate=3",
+        "rashomon.rates=[0.01,0.05,0.1]",
+        f"hydra.run.dir={again_dir}",
+        cwd=tmp_path,
+        cache=tmp_path / "fresh-cache",
+    )
     assert process.returncode == 0, process.stderr[-2000:]
     first = pd.read_parquet(run_dir / "predictions.parquet")
     second = pd.read_parquet(again_dir / "predictions.parquet")

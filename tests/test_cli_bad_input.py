@@ -68,10 +68,12 @@ def test_bad_value_is_refused_cleanly(msmult_run, overrides, message):
 
 def test_continuous_sensitive_csv_column_suggests_bins(msmult_run, tmp_path):
     path = tmp_path / "radius.csv"
-    path.write_text("mean radius,x,y\n" + "".join(f"{10 + i / 7:.3f},{i % 5},{i % 2}\n"
-                                                   for i in range(200)))  # fmt: skip
-    process, run_dir = msmult_run("dataset=csv", f"dataset.path={path}", "dataset.target=y",
-                                  "dataset.sensitive=mean radius")  # fmt: skip
+    path.write_text(
+        "mean radius,x,y\n" + "".join(f"{10 + i / 7:.3f},{i % 5},{i % 2}\n" for i in range(200))
+    )
+    process, run_dir = msmult_run(
+        "dataset=csv", f"dataset.path={path}", "dataset.target=y", "dataset.sensitive=mean radius"
+    )
     assert process.returncode != 0
     assert "dataset.sensitive='mean radius' has 200 distinct values" in process.stderr
     assert "dataset.sensitive_bins=[" in process.stderr and "Traceback" not in process.stderr

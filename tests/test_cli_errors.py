@@ -1,7 +1,6 @@
 """Bad input: one clear paragraph, non-zero exit, no traceback, and no report written."""
 
 import pytest
-
 from conftest import assert_refused
 
 pytestmark = pytest.mark.e2e

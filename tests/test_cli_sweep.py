@@ -1,7 +1,6 @@
 """Hydra's own flags and a resumable multirun through the real CLI."""
 
 import pytest
-
 from conftest import FAST, run_cli
 
 pytestmark = pytest.mark.e2e

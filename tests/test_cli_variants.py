@@ -2,9 +2,9 @@
 
 import pandas as pd
 import pytest
-
 from conftest import read_report
 from report_checks import check_run_outputs
+
 from msmult.data.files import data_root
 
 pytestmark = pytest.mark.e2e
@@ -38,8 +38,13 @@ def test_csv_dataset_runs(msmult_run, tmp_path):
     source[["sex", "age", "priors_count", "c_charge_degree", "race", "two_year_recid"]].to_csv(
         path, index=False
     )
-    process, run_dir = msmult_run("dataset=csv", f"dataset.path={path}", "dataset.target=two_year_recid",
-                                  "dataset.sensitive=sex", "budget=500")  # fmt: skip
+    process, run_dir = msmult_run(
+        "dataset=csv",
+        f"dataset.path={path}",
+        "dataset.target=two_year_recid",
+        "dataset.sensitive=sex",
+        "budget=500",
+    )
     assert process.returncode == 0, process.stderr[-3000:]
     report = read_report(run_dir)
     assert report["dataset"]["name"] == "people" and report["dataset"]["sensitive"] == "sex"

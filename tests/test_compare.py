@@ -15,15 +15,29 @@ def part(kind, losses, value):
     m = len(losses)
     scores = np.full((m, 2, 2), 0.5, np.float32)
     scores[1:, :, 1] = value  # row 0, the base, scores 0.5 in every part
-    return Exploration(pd.DataFrame({"kind": ["base"] + [kind] * (m - 1)}), np.array(losses),
-                       {"test": scores}, 0.1)  # fmt: skip
+    return Exploration(
+        pd.DataFrame({"kind": ["base"] + [kind] * (m - 1)}), np.array(losses), {"test": scores}, 0.1
+    )
 
 
 def test_stack_keeps_one_base_row_and_labels_every_candidate_with_its_explorer():
-    task = ExplorationTask(None, None, np.zeros((2, 1)), np.full((2, 2), 0.5), np.zeros((2, 1)),
-                           np.full((2, 2), 0.5), {"test": np.zeros((2, 1))}, 0.1)  # fmt: skip
-    joined = stack([("dropout", part("bernoulli", [1.0, 1.05, 1.3], 0.6), 0.5),
-                    ("retrain", part("retrain", [1.0, 1.02], 0.7), 2.0)], task)  # fmt: skip
+    task = ExplorationTask(
+        None,
+        None,
+        np.zeros((2, 1)),
+        np.full((2, 2), 0.5),
+        np.zeros((2, 1)),
+        np.full((2, 2), 0.5),
+        {"test": np.zeros((2, 1))},
+        0.1,
+    )
+    joined = stack(
+        [
+            ("dropout", part("bernoulli", [1.0, 1.05, 1.3], 0.6), 0.5),
+            ("retrain", part("retrain", [1.0, 1.02], 0.7), 2.0),
+        ],
+        task,
+    )
     assert joined.candidates["explorer"].tolist() == ["base", "dropout", "dropout", "retrain"]
     assert joined.candidates["seconds"].tolist() == [0.5, 0.5, 0.5, 2.0]
     np.testing.assert_allclose(joined.losses, [1.0, 1.05, 1.3, 1.02])
@@ -57,17 +71,20 @@ def test_equal_size_ambiguity_is_exact_at_full_size_and_a_mean_below_it():
 def synthetic_table():
     """Base, two dropout members (one far less faithful), one dropout non-member, two retrained
     members. Decisions on 4 rows; the victim's are all 0."""
-    table = pd.DataFrame({
-        "explorer": ["base", "dropout", "dropout", "dropout", "retrain", "retrain"],
-        "seconds": [0.1, 0.1, 0.1, 0.1, 2.0, 4.0],
-        "in_set": [True, True, True, False, True, True],
-        "fidelity": [1.0, 0.75, 0.5, 0.0, 1.0, 0.75],
-        "demographic_parity_difference": [0.10, 0.05, 0.30, 0.9, 0.12, 0.40],
-        "equalized_odds_difference": [0.2, 0.2, 0.2, 0.9, 0.2, 0.2],
-        "equal_opportunity_difference": [0.1, 0.0, 0.2, 0.9, 0.15, 0.2],
-    })  # fmt: skip
-    decisions = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1],
-                          [0, 0, 0, 0], [0, 0, 0, 1]])  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "explorer": ["base", "dropout", "dropout", "dropout", "retrain", "retrain"],
+            "seconds": [0.1, 0.1, 0.1, 0.1, 2.0, 4.0],
+            "in_set": [True, True, True, False, True, True],
+            "fidelity": [1.0, 0.75, 0.5, 0.0, 1.0, 0.75],
+            "demographic_parity_difference": [0.10, 0.05, 0.30, 0.9, 0.12, 0.40],
+            "equalized_odds_difference": [0.2, 0.2, 0.2, 0.9, 0.2, 0.2],
+            "equal_opportunity_difference": [0.1, 0.0, 0.2, 0.9, 0.15, 0.2],
+        }
+    )
+    decisions = np.array(
+        [[0, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 1]]
+    )
     return table, decisions[table["in_set"].to_numpy()]
 
 

@@ -43,8 +43,12 @@ def theft(n_fit: int, n_holdout: int) -> Theft:
     x = np.arange(n_fit + n_holdout, dtype=np.float32)[:, None]
     targets = np.eye(2, dtype=np.float32)[np.arange(len(x)) % 2]
     n = len(x)
-    return Theft(TransferSet(x[:n_fit], targets[:n_fit], n, "t"),
-                 TransferSet(x[n_fit:], targets[n_fit:], n, "t"), "share", n)  # fmt: skip
+    return Theft(
+        TransferSet(x[:n_fit], targets[:n_fit], n, "t"),
+        TransferSet(x[n_fit:], targets[n_fit:], n, "t"),
+        "share",
+        n,
+    )
 
 
 def memoriser_proba(model, x):
@@ -89,10 +93,13 @@ def test_crossfit_falls_back_to_split_for_anything_that_reads_the_holdout_in_sam
     assert plan.for_run(DropoutExplorer([0.1], 1), calibration=False).mode == "crossfit"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("holdout", 5), "fidelity_holdout_mode='holdout'"),
-    (("crossfit", 1), "fidelity_folds=1"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("holdout", 5), "fidelity_holdout_mode='holdout'"),
+        (("crossfit", 1), "fidelity_folds=1"),
+    ],
+)
 def test_bad_holdout_settings_are_refused(args, message):
     with pytest.raises(MsmultError, match=re.escape(message)):
         FidelityHoldout(*args)
@@ -122,8 +129,12 @@ def random_label_folds():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 4)).astype(np.float32)
     targets = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 40)]
-    stolen = Theft(TransferSet(x[:30], targets[:30], 40, "t"),
-                   TransferSet(x[30:], targets[30:], 40, "t"), "share", 40)  # fmt: skip
+    stolen = Theft(
+        TransferSet(x[:30], targets[:30], 40, "t"),
+        TransferSet(x[30:], targets[30:], 40, "t"),
+        "share",
+        40,
+    )
     base = FidelityHoldout("crossfit", 2).fit(Exchangeable(), stolen, memorising_mlp, seed=0)
     return x, base
 
@@ -132,9 +143,17 @@ def test_dropout_membership_losses_are_out_of_sample_under_crossfit(one_thread):
     """Random labels: an MLP that memorises its rows has ~0 loss on them, a high loss elsewhere.
     Dropout's base loss (row 0) must be the high, out-of-fold one."""
     x, base = random_label_folds()
-    task = ExplorationTask(base.surrogate, memorising_mlp, base.fit_x, base.fit_targets,
-                           base.holdout_x, base.holdout_targets, {"test": x[:3]}, 0.05,
-                           folds=base.folds)  # fmt: skip
+    task = ExplorationTask(
+        base.surrogate,
+        memorising_mlp,
+        base.fit_x,
+        base.fit_targets,
+        base.holdout_x,
+        base.holdout_targets,
+        {"test": x[:3]},
+        0.05,
+        folds=base.folds,
+    )
     in_sample = fidelity_loss(base.surrogate.predict_proba(base.holdout_x), base.holdout_targets)
     losses = DropoutExplorer([0.05], 2, ["bernoulli"]).explore(task).losses
     assert in_sample < 0.05 and losses[0] > 0.7  # memorised rows vs rows it never saw
@@ -160,18 +179,29 @@ def test_dropout_progress_counts_every_fold_once(one_thread, monkeypatch):
 
     monkeypatch.setattr(dropout_module, "progress_bar", Bar)
     x, base = random_label_folds()
-    task = ExplorationTask(base.surrogate, memorising_mlp, base.fit_x, base.fit_targets,
-                           base.holdout_x, base.holdout_targets, {"test": x[:3], "more": x[3:6]},
-                           10.0, folds=base.folds)  # fmt: skip
+    task = ExplorationTask(
+        base.surrogate,
+        memorising_mlp,
+        base.fit_x,
+        base.fit_targets,
+        base.holdout_x,
+        base.holdout_targets,
+        {"test": x[:3], "more": x[3:6]},
+        10.0,
+        folds=base.folds,
+    )
     DropoutExplorer([0.05], 3, ["bernoulli"]).explore(task)
     assert bars == [{"total": (2 + 2) * 4, "advanced": (2 + 2) * 4}]
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize(("override", "named"), [
-    ("fidelity_holdout_mode=halves", "fidelity_holdout_mode='halves'"),
-    ("fidelity_folds=1", "fidelity_folds=1"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("fidelity_holdout_mode=halves", "fidelity_holdout_mode='halves'"),
+        ("fidelity_folds=1", "fidelity_folds=1"),
+    ],
+)
 def test_bad_holdout_settings_stop_the_cli_before_any_work(msmult_run, override, named):
     process, run_dir = msmult_run(override)
     assert process.returncode != 0 and named in process.stderr

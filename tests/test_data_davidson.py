@@ -77,9 +77,15 @@ def test_hatecheck_eval_set(splits):
     assert np.bincount(hc.y, minlength=3).tolist() == [2563, 0, 1165]  # hateful -> hate
     counts = pd.Series(hc.group).value_counts().to_dict()
     assert counts == {
-        "gay people": 551, "women": 509, "disabled people": 484, "Muslims": 484,
-        "black people": 482, "trans people": 463, "immigrants": 463, "": 292,
-    }  # fmt: skip
+        "gay people": 551,
+        "women": 509,
+        "disabled people": 484,
+        "Muslims": 484,
+        "black people": 482,
+        "trans people": 463,
+        "immigrants": 463,
+        "": 292,
+    }
     assert DavidsonDataset(hatecheck=False).load(seed=0).extra_eval == {}
 
 

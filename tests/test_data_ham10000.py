@@ -54,8 +54,14 @@ def test_counts_match_provenance():
     both = [test_part, train_part]
     dx = {c: sum(p["class_counts_test"][c] for p in both) for c in DIAGNOSES}
     assert dx == {
-        "nv": 4323, "bkl": 583, "mel": 491, "bcc": 264, "akiec": 183, "vasc": 80, "df": 60,
-    }  # fmt: skip
+        "nv": 4323,
+        "bkl": 583,
+        "mel": 491,
+        "bcc": 264,
+        "akiec": 183,
+        "vasc": 80,
+        "df": 60,
+    }
     sex = {g: sum(p["group_counts_test"][g] for p in both) for g in ("male", "female", "unknown")}
     assert sex == {"male": 3211, "female": 2737, "unknown": 36}
     assert test_part["n_test"] == 1191 + 620 and train_part["n_test"] == 4173

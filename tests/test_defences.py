@@ -34,8 +34,9 @@ def test_reverse_sigmoid_matches_hand_values():
     # gamma=1: sigmoid(logit(p)) = p, so p - beta * (p - 0.5); beta=0.5: 0.9 -> 0.7, 0.1 -> 0.3
     np.testing.assert_allclose(ReverseSigmoid(0.5, 1.0)(np.array([[0.9, 0.1]]), RNG), [[0.7, 0.3]])
     # gamma=2, p=0.75: sigmoid(2 ln 3) = 0.9 -> 0.75 - 0.4 = 0.35; 0.25 -> 0.25 + 0.4 = 0.65
-    np.testing.assert_allclose(ReverseSigmoid(1.0, 2.0)(np.array([[0.75, 0.25]]), RNG),
-                               [[0.35, 0.65]])  # fmt: skip
+    np.testing.assert_allclose(
+        ReverseSigmoid(1.0, 2.0)(np.array([[0.75, 0.25]]), RNG), [[0.35, 0.65]]
+    )
     # beta=1, gamma=1: every score lands on 0.5; a certain 0/1 answer stays finite
     out = ReverseSigmoid(1.0, 1.0)(np.array([[1.0, 0.0], [0.8, 0.2]]), RNG)
     np.testing.assert_allclose(out, [[0.5, 0.5], [0.5, 0.5]], atol=1e-8)
@@ -81,11 +82,14 @@ def test_rounding_matches_hand_values():
 
 @pytest.mark.parametrize(
     ("build", "key"),
-    [(lambda: GaussianNoise(-0.1), "scale=-0.1"),
-     (lambda: MAD(partial(MLP, hidden=[4]), epsilon=-0.5), "epsilon=-0.5"),
-     (lambda: MAD(partial(MLP, hidden=[4]), argmax_preserving="yes"), "argmax_preserving='yes'"),
-     (lambda: ReverseSigmoid(beta=0), "beta=0"), (lambda: Rounding(-1), "decimals=-1")],
-)  # fmt: skip
+    [
+        (lambda: GaussianNoise(-0.1), "scale=-0.1"),
+        (lambda: MAD(partial(MLP, hidden=[4]), epsilon=-0.5), "epsilon=-0.5"),
+        (lambda: MAD(partial(MLP, hidden=[4]), argmax_preserving="yes"), "argmax_preserving='yes'"),
+        (lambda: ReverseSigmoid(beta=0), "beta=0"),
+        (lambda: Rounding(-1), "decimals=-1"),
+    ],
+)
 def test_bad_defence_parameters_are_refused(build, key):
     with pytest.raises(MsmultError, match=key):
         build()
@@ -100,16 +104,18 @@ def test_mad_picks_the_vertex_with_the_largest_angular_deviation():
     np.testing.assert_allclose(best_vertex(S, Y, False), [[0, 0, 1]])
     np.testing.assert_allclose(angular_deviation(S, np.eye(3)[2], Y), [2 + 2 * 0.80296], atol=1e-4)
     # L1 budget 0.4 on the way to e_2 (distance 1.8): alpha = 2/9
-    np.testing.assert_allclose(line_search(Y, np.array([[0.0, 0, 1]]), 0.4),
-                               [[0.6 * 7 / 9, 0.3 * 7 / 9, 0.3]], atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        line_search(Y, np.array([[0.0, 0, 1]]), 0.4), [[0.6 * 7 / 9, 0.3 * 7 / 9, 0.3]], atol=1e-6
+    )
 
 
 def test_mad_argmax_preserving_searches_only_sets_holding_the_top_class():
     # sets {0}, {0,1}, {0,2}, {0,1,2}: cos 0.928, 0.918, 0.5, 0.98 -> uniform over {0, 2}
     np.testing.assert_allclose(best_vertex(S, Y, True), [[0.5, 0, 0.5]], atol=1e-5)
     # distance 0.8 to [0.5, 0, 0.5], budget 0.4: half-way
-    np.testing.assert_allclose(line_search(Y, np.array([[0.5, 0, 0.5]]), 0.4),
-                               [[0.55, 0.15, 0.3]], atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        line_search(Y, np.array([[0.5, 0, 0.5]]), 0.4), [[0.55, 0.15, 0.3]], atol=1e-6
+    )
 
 
 class FixedProxy(nn.Module):
@@ -134,8 +140,9 @@ def test_mad_through_the_api_keeps_the_l1_budget_and_the_top1_label_when_asked()
         kept = (served.argmax(axis=1) == victim.rows.argmax(axis=1)).all()
         assert kept if preserving else True
     api = PredictionAPI(Table([[0.6, 0.3, 0.1]]), budget=5, defences=[MAD(FixedProxy, 0.4)])
-    np.testing.assert_allclose(api.query(np.zeros((1, 1))), [[0.6 * 7 / 9, 0.3 * 7 / 9, 0.3]],
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        api.query(np.zeros((1, 1))), [[0.6 * 7 / 9, 0.3 * 7 / 9, 0.3]], atol=1e-6
+    )
 
 
 def test_mad_increases_the_angular_deviation_of_a_tiny_proxys_gradient():
@@ -148,22 +155,30 @@ def test_mad_increases_the_angular_deviation_of_a_tiny_proxys_gradient():
     head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     for row in range(3):
         nll = -torch.log_softmax(model(torch.tensor(x[row : row + 1]).float()), dim=1)[0]
-        g = np.stack([torch.autograd.grad(nll[k], head.weight, retain_graph=True)[0]
-                      .flatten().numpy() for k in range(3)]).astype(np.float64)  # fmt: skip
+        g = np.stack(
+            [
+                torch.autograd.grad(nll[k], head.weight, retain_graph=True)[0].flatten().numpy()
+                for k in range(3)
+            ]
+        ).astype(np.float64)
         u, v = g.T @ served[row], g.T @ truth[row]
         deviation = np.sum((u / np.linalg.norm(u) - v / np.linalg.norm(v)) ** 2)
         assert deviation > 0.01  # the unperturbed answer has deviation 0
         proxy = mad.proxy_proba(x[row : row + 1], 3, np.random.default_rng(0))
-        np.testing.assert_allclose(angular_deviation(proxy, served[row], truth[row]), deviation,
-                                   rtol=1e-4)  # fmt: skip
+        np.testing.assert_allclose(
+            angular_deviation(proxy, served[row], truth[row]), deviation, rtol=1e-4
+        )
 
 
 def test_mad_is_deterministic_for_a_seed():
     victim = Table(np.random.default_rng(1).dirichlet(np.ones(3), size=10).tolist())
     x = np.arange(10.0)[:, None]
-    answers = [PredictionAPI(victim, budget=10, seed=seed,
-                             defences=[MAD(partial(MLP, hidden=[8]))]).query(x)
-               for seed in (7, 7, 8)]  # fmt: skip
+    answers = [
+        PredictionAPI(victim, budget=10, seed=seed, defences=[MAD(partial(MLP, hidden=[8]))]).query(
+            x
+        )
+        for seed in (7, 7, 8)
+    ]
     np.testing.assert_array_equal(answers[0], answers[1])
     assert not np.allclose(answers[0], answers[2])
 
@@ -183,8 +198,9 @@ def test_defender_side_serves_labels_outside_the_budget_without_touching_the_att
     # one-hot answers [1, 0], [0, 1]: accuracy 1/2, no label changed, L1 (0.4 + 0.8) / 2
     assert got == pytest.approx({"accuracy": 0.5, "top1_changed": 0.0, "mean_l1": 0.6, "rows": 2})
     assert api.queries_used == 0
-    noisy = [PredictionAPI(victim, budget=2, defences=[GaussianNoise(0.3)], seed=1)
-             for _ in range(2)]  # fmt: skip
+    noisy = [
+        PredictionAPI(victim, budget=2, defences=[GaussianNoise(0.3)], seed=1) for _ in range(2)
+    ]
     defender_side(noisy[0], victim.rows, x, np.array([0, 0]), seed=1)
     np.testing.assert_array_equal(noisy[0].query(x), noisy[1].query(x))
 

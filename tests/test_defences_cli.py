@@ -1,7 +1,6 @@
 """Defences and budget curves through the real CLI: bad values refused, one small run."""
 
 import pytest
-
 from conftest import assert_refused, read_report
 
 pytestmark = pytest.mark.e2e

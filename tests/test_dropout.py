@@ -38,20 +38,24 @@ def test_negative_epsilon_is_refused():
         task(np.zeros((2, 1)), np.ones((2, 2)) / 2, {"test": np.zeros((1, 1))}, epsilon=-0.1)
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ({"rates": [1.5]}, "rashomon.rates=[1.5]"),
-    ({"rates": ["a"]}, "rashomon.rates=['a']"),
-    ({"draws_per_rate": 0}, "rashomon.draws_per_rate=0"),
-    ({"kinds": ["uniform"]}, "rashomon.kinds=['uniform']"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"rates": [1.5]}, "rashomon.rates=[1.5]"),
+        ({"rates": ["a"]}, "rashomon.rates=['a']"),
+        ({"draws_per_rate": 0}, "rashomon.draws_per_rate=0"),
+        ({"kinds": ["uniform"]}, "rashomon.kinds=['uniform']"),
+    ],
+)
 def test_bad_explorer_settings_are_refused(args, message):
     with pytest.raises(MsmultError, match=re.escape(message)):
         DropoutExplorer(**{"rates": [0.1], "draws_per_rate": 1, **args})
 
 
 def task(x_holdout, targets, eval_sets, surrogate=None, epsilon=0.05):
-    return ExplorationTask(surrogate, None, x_holdout, targets, x_holdout, targets, eval_sets,
-                           epsilon)  # fmt: skip
+    return ExplorationTask(
+        surrogate, None, x_holdout, targets, x_holdout, targets, eval_sets, epsilon
+    )
 
 
 def test_masks():

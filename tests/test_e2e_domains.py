@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import FAST, read_report, run_cli
 from report_checks import check_run_outputs
 
@@ -14,9 +13,14 @@ def run_domain(tmp_path_factory, name: str, *overrides: str):
     cwd = tmp_path_factory.mktemp(name)
     run_dir = cwd / "run"
     process = run_cli(
-        "run", f"dataset={name}", "budget=300", *FAST, *overrides, f"hydra.run.dir={run_dir}",
+        "run",
+        f"dataset={name}",
+        "budget=300",
+        *FAST,
+        *overrides,
+        f"hydra.run.dir={run_dir}",
         cwd=cwd,
-    )  # fmt: skip
+    )
     assert process.returncode == 0, process.stderr[-3000:]
     report = read_report(run_dir)
     check_run_outputs(run_dir, report)  # membership, set size, capacity, victim > majority class

@@ -22,8 +22,9 @@ def test_fidelity_loss_is_the_mean_cross_entropy_in_nats():
 def make_task(epsilon=0.1, grid=()):
     x = np.zeros((4, 2))
     targets = np.full((4, 2), 0.5)
-    return ExplorationTask(None, None, x, targets, x, targets, {"test": np.zeros((3, 2))},
-                           epsilon, grid)  # fmt: skip
+    return ExplorationTask(
+        None, None, x, targets, x, targets, {"test": np.zeros((3, 2))}, epsilon, grid
+    )
 
 
 def test_task_checks_epsilons_with_the_key_name():
@@ -35,8 +36,9 @@ def test_task_checks_epsilons_with_the_key_name():
 
 
 def exploration(m=2, rows=3):
-    return Exploration(pd.DataFrame({"kind": ["base"] * m}), np.zeros(m),
-                       {"test": np.full((m, rows, 2), 0.5)}, 0.1)  # fmt: skip
+    return Exploration(
+        pd.DataFrame({"kind": ["base"] * m}), np.zeros(m), {"test": np.full((m, rows, 2), 0.5)}, 0.1
+    )
 
 
 def test_a_matching_exploration_passes_and_a_wrong_one_is_named():

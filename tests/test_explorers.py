@@ -40,8 +40,18 @@ def task(epsilon=0.02, base_seed=0):
     x = np.arange(8.0)[:, None]
     targets = two_class(FIT_P)
     base = Constant(base_seed).fit(x, targets)
-    return ExplorationTask(base, Constant, x, targets, np.zeros((4, 1)), two_class(HOLDOUT_P),
-                           {"test": np.zeros((3, 1))}, epsilon, (), seed=7)  # fmt: skip
+    return ExplorationTask(
+        base,
+        Constant,
+        x,
+        targets,
+        np.zeros((4, 1)),
+        two_class(HOLDOUT_P),
+        {"test": np.zeros((3, 1))},
+        epsilon,
+        (),
+        seed=7,
+    )
 
 
 def loss_of(p):
@@ -95,8 +105,10 @@ def test_auto_epsilon_is_the_largest_excess_loss_of_the_bootstrap_refits():
     base_task = task(epsilon=0.0)
     epsilon, how = calibrate_epsilon(base_task, 4)
     seeds = refit_seeds(7, 2, 4)
-    ps = [min(0.95, FIT_P[np.random.default_rng(s).integers(0, 8, 8)].mean() + 0.3 * (s % 3))
-          for s in seeds]  # fmt: skip
+    ps = [
+        min(0.95, FIT_P[np.random.default_rng(s).integers(0, 8, 8)].mean() + 0.3 * (s % 3))
+        for s in seeds
+    ]
     excess = [loss_of(p) - loss_of(3 / 8) for p in ps]
     assert epsilon == pytest.approx(max(0.0, max(excess)), rel=1e-9)
     assert how["excess_losses"] == pytest.approx(excess, rel=1e-9)
@@ -113,8 +125,9 @@ def test_auto_epsilon_is_zero_when_no_refit_is_worse_than_the_base():
     epsilon, how = calibrate_epsilon(worse_base, 3)
     assert max(how["excess_losses"]) < 0
     assert epsilon == 0.0
-    assert fidelity_loss(worse_base.surrogate.predict_proba(np.zeros((4, 1))),
-                         two_class(HOLDOUT_P)) == pytest.approx(loss_of(0.99))  # fmt: skip
+    assert fidelity_loss(
+        worse_base.surrogate.predict_proba(np.zeros((4, 1))), two_class(HOLDOUT_P)
+    ) == pytest.approx(loss_of(0.99))
 
 
 def test_auto_is_accepted_only_where_calibration_resolves_it():

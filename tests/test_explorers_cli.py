@@ -3,18 +3,23 @@ input."""
 
 import pandas as pd
 import pytest
-
 from conftest import read_report
 
 pytestmark = pytest.mark.e2e
 
-SMALL = ("rashomon.retrain_models=2", "rashomon.bootstrap_models=3", "budget=400",
-         "rashomon.draws_per_rate=2", "rashomon.rates=[0.01,0.05,0.1]")  # dropout: 13 models
+SMALL = (
+    "rashomon.retrain_models=2",
+    "rashomon.bootstrap_models=3",
+    "budget=400",
+    "rashomon.draws_per_rate=2",
+    "rashomon.rates=[0.01,0.05,0.1]",
+)  # dropout: 13 models
 
 
 def test_compare_with_auto_epsilon_writes_the_comparison_and_the_verdict(msmult_run):
-    process, run_dir = msmult_run("rashomon=compare", "rashomon.epsilon=auto",
-                                  "rashomon.calibration_models=2", *SMALL)  # fmt: skip
+    process, run_dir = msmult_run(
+        "rashomon=compare", "rashomon.epsilon=auto", "rashomon.calibration_models=2", *SMALL
+    )
     assert process.returncode == 0, process.stderr
     report = read_report(run_dir)
     source = report["rashomon"]["epsilon_source"]
@@ -41,8 +46,10 @@ CASES = [
     (("verdict.gap=1.5",), "verdict.gap=1.5 is not allowed"),
     (("verdict.accuracy=-0.1",), "verdict.accuracy=-0.1 is not allowed"),
     (("verdict.agreement=2",), "verdict.agreement=2 is not allowed"),
-    (("rashomon.epsilon=auto", "rashomon.calibration_models=1"),
-     "rashomon.calibration_models=1 is not allowed"),
+    (
+        ("rashomon.epsilon=auto", "rashomon.calibration_models=1"),
+        "rashomon.calibration_models=1 is not allowed",
+    ),
     (("rashomon.epsilon=often",), "rashomon.epsilon='often' is not allowed"),
 ]
 

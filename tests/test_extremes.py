@@ -8,6 +8,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pytest
+from test_awp import one_thread  # noqa: F401  (autouse: one torch thread, as msmult runs)
+
 from msmult.data.splits import Splits
 from msmult.errors import MsmultError
 from msmult.metrics import fairness_gaps
@@ -15,7 +17,6 @@ from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
 from msmult.rashomon import ExplorationTask, fidelity_loss
 from msmult.rashomon.extremes import ExtremeSearch, extremal_report, per_explorer
-from test_awp import one_thread  # noqa: F401  (autouse: one torch thread, as msmult runs)
 
 
 def rows(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -35,12 +36,12 @@ def synthetic():
     (fx, ft, _, _), (hx, ht, _, _) = rows(400, rng), rows(200, rng)
     px, _, py, pg = rows(1000, rng)
     tx, _, ty, tg = rows(1000, rng)
-    new = partial(TorchClassifier, partial(MLP, hidden=[16]), 2, epochs=40, batch_size=100,
-                  lr=1e-2)  # fmt: skip
+    new = partial(TorchClassifier, partial(MLP, hidden=[16]), 2, epochs=40, batch_size=100, lr=1e-2)
     surrogate = new(seed=0).fit(fx, ft)
     task = ExplorationTask(surrogate, lambda s: new(seed=s), fx, ft, hx, ht, {"test": tx}, 0.3)
-    splits = Splits("synthetic", fx, ft.argmax(1), px, tx, ty, tg, ("no", "yes"), "g",
-                    y_pool=py, group_pool=pg)  # fmt: skip
+    splits = Splits(
+        "synthetic", fx, ft.argmax(1), px, tx, ty, tg, ("no", "yes"), "g", y_pool=py, group_pool=pg
+    )
     base_loss = fidelity_loss(surrogate.predict_proba(hx), ht)
     base_gaps = fairness_gaps(ty, surrogate.predict(tx), tg)
     search = ExtremeSearch(enabled=True, steps=60, lr=1e-2, multipliers=[0.0, 1.0], pool_rows=1000)
@@ -55,8 +56,11 @@ def test_the_search_moves_each_gap_the_asked_way(synthetic):
         highest = max(f[gap] for f in runs if f["direction"] == "max")
         assert lowest < base_gaps[gap] < base_gaps[gap] + 0.05 < highest, gap
     # the known answer for parity: leaning on feature 0 instead of the proxy shrinks the gap
-    dp = [f["demographic_parity_difference"] for f in found
-          if f["gap"] == "demographic_parity_difference" and f["direction"] == "min"]
+    dp = [
+        f["demographic_parity_difference"]
+        for f in found
+        if f["gap"] == "demographic_parity_difference" and f["direction"] == "min"
+    ]
     assert min(dp) < base_gaps["demographic_parity_difference"] - 0.05
 
 
@@ -76,15 +80,33 @@ def test_no_member_is_found_without_tolerance(synthetic):
 
 
 def test_the_report_names_a_sampled_member_outside_the_attainable_range():
-    found = [{"gap": g, "direction": "min", "multiplier": 0.0, "found": True, "loss": 0.1,
-              "demographic_parity_difference": 0.05, "equalized_odds_difference": 0.04,
-              "equal_opportunity_difference": 0.03} for g in ("demographic_parity_difference",)]
-    table = pd.DataFrame({"model": ["m0000", "m0001", "m0002"], "in_set": [True, True, False],
-                          "demographic_parity_difference": [0.10, 0.20, 0.90],
-                          "equalized_odds_difference": [0.06, 0.05, 0.9],
-                          "equal_opportunity_difference": [0.04, 0.035, 0.9]})  # fmt: skip
-    victim = {"demographic_parity_difference": 0.12, "equalized_odds_difference": 0.05,
-              "equal_opportunity_difference": 0.04}  # fmt: skip
+    found = [
+        {
+            "gap": g,
+            "direction": "min",
+            "multiplier": 0.0,
+            "found": True,
+            "loss": 0.1,
+            "demographic_parity_difference": 0.05,
+            "equalized_odds_difference": 0.04,
+            "equal_opportunity_difference": 0.03,
+        }
+        for g in ("demographic_parity_difference",)
+    ]
+    table = pd.DataFrame(
+        {
+            "model": ["m0000", "m0001", "m0002"],
+            "in_set": [True, True, False],
+            "demographic_parity_difference": [0.10, 0.20, 0.90],
+            "equalized_odds_difference": [0.06, 0.05, 0.9],
+            "equal_opportunity_difference": [0.04, 0.035, 0.9],
+        }
+    )
+    victim = {
+        "demographic_parity_difference": 0.12,
+        "equalized_odds_difference": 0.05,
+        "equal_opportunity_difference": 0.04,
+    }
     gaps = extremal_report(found, victim, {"dropout": table})["gaps"]
     dp = gaps["demographic_parity_difference"]
     # attainable: base 0.10 and the found 0.05; the member at 0.20 lies above, m0002 is no member
@@ -96,9 +118,19 @@ def test_the_report_names_a_sampled_member_outside_the_attainable_range():
 
 @pytest.mark.parametrize("groups", [None, np.array([""] * 4), np.array(["a", "a", "", "a"])])
 def test_extremes_refuse_a_pool_without_two_known_groups(groups):
-    splits = Splits("nogroups", np.zeros((4, 1)), np.zeros(4, int), np.zeros((4, 1)),
-                    np.zeros((4, 1)), np.zeros(4, int), np.array(["a", "b"] * 2), ("0", "1"), "g",
-                    y_pool=np.zeros(4, int), group_pool=groups)  # fmt: skip
+    splits = Splits(
+        "nogroups",
+        np.zeros((4, 1)),
+        np.zeros(4, int),
+        np.zeros((4, 1)),
+        np.zeros((4, 1)),
+        np.zeros(4, int),
+        np.array(["a", "b"] * 2),
+        ("0", "1"),
+        "g",
+        y_pool=np.zeros(4, int),
+        group_pool=groups,
+    )
     with pytest.raises(MsmultError, match="extremes=True is not allowed: dataset nogroups"):
         ExtremeSearch(enabled=True).check(splits)
     ExtremeSearch(enabled=False).check(splits)  # off: nothing to check
@@ -110,12 +142,16 @@ def test_extremes_must_be_a_boolean():
 
 
 def test_a_compare_table_gives_one_sampled_range_per_explorer():
-    table = pd.DataFrame({"model": ["m0000", "m0001", "m0002", "m0003"],
-                          "explorer": ["base", "dropout", "dropout", "retrain"],
-                          "in_set": [True, True, True, True],
-                          "demographic_parity_difference": [0.10, 0.05, 0.20, 0.12],
-                          "equalized_odds_difference": [0.05] * 4,
-                          "equal_opportunity_difference": [0.04] * 4})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "model": ["m0000", "m0001", "m0002", "m0003"],
+            "explorer": ["base", "dropout", "dropout", "retrain"],
+            "in_set": [True, True, True, True],
+            "demographic_parity_difference": [0.10, 0.05, 0.20, 0.12],
+            "equalized_odds_difference": [0.05] * 4,
+            "equal_opportunity_difference": [0.04] * 4,
+        }
+    )
     victim = dict.fromkeys(table.columns[3:], 0.1)
     dp = extremal_report([], victim, per_explorer(table, "compare"))["gaps"]
     ranges = dp["demographic_parity_difference"]["sampled"]

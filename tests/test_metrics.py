@@ -104,8 +104,17 @@ def test_epsilon_curve():
     victim, labels = rng.integers(0, c, n), rng.integers(0, c, n)
     epsilons = [0.0, 0.06, 0.015, 0.1, 0.3]
     capacities = {}
-    curve = epsilon_curve(losses, 0.30, epsilons, decisions, scores, victim, decisions[1], labels,
-                          capacities=capacities)  # fmt: skip
+    curve = epsilon_curve(
+        losses,
+        0.30,
+        epsilons,
+        decisions,
+        scores,
+        victim,
+        decisions[1],
+        labels,
+        capacities=capacities,
+    )
     json.dumps(curve)  # plain Python numbers
     # sets: {1}, {1, 3, 0}, {1, 3}, {1, 3, 0}, all four
     assert [row["set_size"] for row in curve] == [1, 3, 2, 3, 4]

@@ -101,24 +101,65 @@ def test_defaults_equal_the_shipped_awp_config():
     assert AwpExplorer(seed=3).seed == 3
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"rows": 0}, ("rashomon.rows=0 is not allowed: it must be a whole number >= 1 (test rows "
-      "sampled), e.g. rashomon.rows=200.")),
-    ({"steps": 0}, ("rashomon.steps=0 is not allowed: it must be a whole number >= 1, e.g. "
-      "rashomon.steps=200.")),
-    ({"lr": 0}, "rashomon.lr=0 is not allowed: it must be a number > 0, e.g. rashomon.lr=1e-3."),
-    ({"momentum": 1}, ("rashomon.momentum=1 is not allowed: it must be a number >= 0 and < 1, "
-      "e.g. rashomon.momentum=0.9.")),
-    ({"momentum": -0.1}, ("rashomon.momentum=-0.1 is not allowed: it must be a number >= 0 and "
-      "< 1, e.g. rashomon.momentum=0.9.")),
-    ({"target_score": 0}, ("rashomon.target_score=0 is not allowed: it must be a number > 0 and "
-      "<= 1, e.g. rashomon.target_score=0.9.")),
-    ({"target_score": 1.5}, ("rashomon.target_score=1.5 is not allowed: it must be a number > 0 "
-      "and <= 1, e.g. rashomon.target_score=0.9.")),
-    ({"rows_per_pass": 0}, ("rashomon.rows_per_pass=0 is not allowed: it must be a whole number "
-      ">= 1, e.g. rashomon.rows_per_pass=200.")),
-    ({"seed": -1}, "seed=-1 is not allowed: it must be a whole number >= 0."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"rows": 0},
+            (
+                "rashomon.rows=0 is not allowed: it must be a whole number >= 1 (test rows "
+                "sampled), e.g. rashomon.rows=200."
+            ),
+        ),
+        (
+            {"steps": 0},
+            (
+                "rashomon.steps=0 is not allowed: it must be a whole number >= 1, e.g. "
+                "rashomon.steps=200."
+            ),
+        ),
+        (
+            {"lr": 0},
+            "rashomon.lr=0 is not allowed: it must be a number > 0, e.g. rashomon.lr=1e-3.",
+        ),
+        (
+            {"momentum": 1},
+            (
+                "rashomon.momentum=1 is not allowed: it must be a number >= 0 and < 1, "
+                "e.g. rashomon.momentum=0.9."
+            ),
+        ),
+        (
+            {"momentum": -0.1},
+            (
+                "rashomon.momentum=-0.1 is not allowed: it must be a number >= 0 and "
+                "< 1, e.g. rashomon.momentum=0.9."
+            ),
+        ),
+        (
+            {"target_score": 0},
+            (
+                "rashomon.target_score=0 is not allowed: it must be a number > 0 and "
+                "<= 1, e.g. rashomon.target_score=0.9."
+            ),
+        ),
+        (
+            {"target_score": 1.5},
+            (
+                "rashomon.target_score=1.5 is not allowed: it must be a number > 0 "
+                "and <= 1, e.g. rashomon.target_score=0.9."
+            ),
+        ),
+        (
+            {"rows_per_pass": 0},
+            (
+                "rashomon.rows_per_pass=0 is not allowed: it must be a whole number "
+                ">= 1, e.g. rashomon.rows_per_pass=200."
+            ),
+        ),
+        ({"seed": -1}, "seed=-1 is not allowed: it must be a whole number >= 0."),
+    ],
+)
 def test_each_refusal_has_its_exact_message(options, message):
     with pytest.raises(MsmultError) as refused:
         AwpExplorer(**options)
@@ -126,10 +167,18 @@ def test_each_refusal_has_its_exact_message(options, message):
 
 
 def test_the_boundary_values_are_accepted():
-    built = AwpExplorer(rows=1, steps=1, lr=1e-9, momentum=0, target_score=1, rows_per_pass=1,
-                        seed=0)  # fmt: skip
-    assert (built.rows, built.steps, built.lr, built.momentum, built.target_score,
-            built.rows_per_pass, built.seed) == (1, 1, 1e-9, 0.0, 1.0, 1, 0)  # fmt: skip
+    built = AwpExplorer(
+        rows=1, steps=1, lr=1e-9, momentum=0, target_score=1, rows_per_pass=1, seed=0
+    )
+    assert (
+        built.rows,
+        built.steps,
+        built.lr,
+        built.momentum,
+        built.target_score,
+        built.rows_per_pass,
+        built.seed,
+    ) == (1, 1, 1e-9, 0.0, 1.0, 1, 0)
 
 
 @pytest.mark.parametrize(("test_rows", "example"), [(100, 100), (250, 200)])
@@ -280,14 +329,31 @@ LOGIT = {1.0: 1.25, 2.0: 2.0, 0.5: 1.125, 0.75: 1.125}
 
 def line_task(epsilon: float = 0.02, grid: tuple[float, ...] = (0.1, 0.0, 0.02)):
     test = np.stack([A, np.zeros_like(A)], axis=1).astype(np.float32)
-    return ExplorationTask(hand_set(), lambda seed: hand_set(), ORTHOGONAL_HOLDOUT,
-                           ORTHOGONAL_TARGETS, ORTHOGONAL_HOLDOUT, ORTHOGONAL_TARGETS,
-                           {"test": test, "other": test[:3]}, epsilon, grid)  # fmt: skip
+    return ExplorationTask(
+        hand_set(),
+        lambda seed: hand_set(),
+        ORTHOGONAL_HOLDOUT,
+        ORTHOGONAL_TARGETS,
+        ORTHOGONAL_HOLDOUT,
+        ORTHOGONAL_TARGETS,
+        {"test": test, "other": test[:3]},
+        epsilon,
+        grid,
+    )
 
 
 def explorer(**options) -> AwpExplorer:
-    return AwpExplorer(**{"rows": 5, "steps": 50, "lr": 0.25, "momentum": 0.0,
-                          "target_score": 0.75, "seed": 3, **options})  # fmt: skip
+    return AwpExplorer(
+        **{
+            "rows": 5,
+            "steps": 50,
+            "lr": 0.25,
+            "momentum": 0.0,
+            "target_score": 0.75,
+            "seed": 3,
+            **options,
+        }
+    )
 
 
 def check_reach(exploration, task, seed: int = 3, rows: int = 5) -> None:
@@ -302,8 +368,7 @@ def check_reach(exploration, task, seed: int = 3, rows: int = 5) -> None:
     assert reach.steps.tolist() == [[STEPS[v]] * 2 for v in a]
     expected = np.array([[pushed(LOGIT[v], k) for k in (0, 1)] for v in a])
     assert reach.reached.shape == (3, rows, 2, 2)
-    np.testing.assert_allclose(reach.reached, np.broadcast_to(expected, (3, rows, 2, 2)),
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(reach.reached, np.broadcast_to(expected, (3, rows, 2, 2)), atol=1e-6)
 
 
 @pytest.mark.parametrize("rows_per_pass", [1, 2, 200])
@@ -314,8 +379,9 @@ def test_explore_returns_each_sampled_rows_reach_whatever_the_pass_size(rows_per
     pd.testing.assert_frame_equal(exploration.candidates, pd.DataFrame({"kind": ["base"]}))
     assert exploration.epsilon == 0.02 and exploration.epsilon_grid == (0.1, 0.0, 0.02)
     np.testing.assert_array_equal(exploration.scores["other"], np.full((1, 3, 2), 0.5))
-    np.testing.assert_allclose(exploration.losses,
-                               [fidelity_loss(np.full((2, 2), 0.5), ORTHOGONAL_TARGETS)])  # fmt: skip
+    np.testing.assert_allclose(
+        exploration.losses, [fidelity_loss(np.full((2, 2), 0.5), ORTHOGONAL_TARGETS)]
+    )
 
 
 def test_explore_with_one_epsilon_and_another_seed():
@@ -329,9 +395,9 @@ def test_explore_with_one_epsilon_and_another_seed():
     assert exploration.epsilon == 0.0 and exploration.epsilon_grid == ()
 
 
-@pytest.mark.parametrize(("rows_per_pass", "advances"), [
-    (1, [1, 1, 1, 1, 1] * 2), (2, [2, 2, 1] * 2), (200, [5, 5])
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("rows_per_pass", "advances"), [(1, [1, 1, 1, 1, 1] * 2), (2, [2, 2, 1] * 2), (200, [5, 5])]
+)
 def test_explore_advances_its_progress_bar_by_each_pass(monkeypatch, rows_per_pass, advances):
     bars = []
 
@@ -343,6 +409,11 @@ def test_explore_advances_its_progress_bar_by_each_pass(monkeypatch, rows_per_pa
 
     monkeypatch.setattr(awp, "progress_bar", recording_bar)
     explorer(rows_per_pass=rows_per_pass).explore(line_task())
-    assert bars == [{"description": "exploring per-row reachable scores (AWP)", "total": 10,
-                     "advances": advances}]  # fmt: skip
+    assert bars == [
+        {
+            "description": "exploring per-row reachable scores (AWP)",
+            "total": 10,
+            "advances": advances,
+        }
+    ]
     assert type(bars[0]["total"]) is int

@@ -214,8 +214,16 @@ def test_the_first_subset_is_the_previous_support_and_its_worst_violator(monkeyp
     # previous weights on models 0-2; under their output model 5 has the largest D (by 0.6 nats;
     # under the uniform input, model 0 would): it is the one column added to the support
     monkeypatch.setattr(nested_module, "_COLUMNS", 1)
-    models = np.array([[0.059, 0.901, 0.04], [0.76, 0.02, 0.22], [0.46, 0.06, 0.48],
-                       [0.616, 0.091, 0.293], [0.48, 0.02, 0.5], [0.01, 0.14, 0.85]])  # fmt: skip
+    models = np.array(
+        [
+            [0.059, 0.901, 0.04],
+            [0.76, 0.02, 0.22],
+            [0.46, 0.06, 0.48],
+            [0.616, 0.091, 0.293],
+            [0.48, 0.02, 0.5],
+            [0.01, 0.14, 0.85],
+        ]
+    )
     W, previous = models[None], np.array([[0.5, 0.4, 0.1, 0.0, 0.0, 0.0]])
     L = xlogy(W, W).sum(-1)
     assert _divergences(W, L, previous)[1].argmax() == 5
@@ -258,8 +266,15 @@ def test_column_generation_falls_back_to_every_model_once_no_column_is_left(monk
     # left (4 + 1 columns for 5 models): the row is solved on every model, no third subset round
     monkeypatch.setattr(nested_module, "_COLUMNS", 1)
     monkeypatch.setattr(nested_module, "_ADDED", 1)
-    models = np.array([[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9],
-                       [0.97, 0.02, 0.01], [0.02, 0.97, 0.01]])  # fmt: skip
+    models = np.array(
+        [
+            [0.9, 0.05, 0.05],
+            [0.05, 0.9, 0.05],
+            [0.05, 0.05, 0.9],
+            [0.97, 0.02, 0.01],
+            [0.02, 0.97, 0.01],
+        ]
+    )
     W = models[None]
     calls = spy_on_solves(monkeypatch)
     bits, weights = nested_module.solve_by_columns(
@@ -338,8 +353,9 @@ def test_unnormalised_binary_scores_are_renormalised():
     p1 = rng.uniform(size=(4, 10))
     scores = np.stack([1 - p1, p1], axis=-1)
     scale = rng.uniform(0.5, 5.0, size=(4, 10, 1))
-    np.testing.assert_allclose(rashomon_capacity(scale * scores), rashomon_capacity(scores),
-                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        rashomon_capacity(scale * scores), rashomon_capacity(scores), rtol=1e-12
+    )
 
 
 def test_rows_are_chunked_to_at_most_chunk_entries(monkeypatch):
@@ -347,8 +363,9 @@ def test_rows_are_chunked_to_at_most_chunk_entries(monkeypatch):
     monkeypatch.setattr(capacity, "_CHUNK", 6)  # one row of 2 models x 3 classes per chunk
     chunks = []
     real = capacity._capacity_bits
-    monkeypatch.setattr(capacity, "_capacity_bits",
-                        lambda s, tol: chunks.append(s.shape[1]) or real(s, tol))  # fmt: skip
+    monkeypatch.setattr(
+        capacity, "_capacity_bits", lambda s, tol: chunks.append(s.shape[1]) or real(s, tol)
+    )
     rc = rashomon_capacity(scores)
     assert chunks == [1] * 5
     monkeypatch.setattr(capacity, "_CHUNK", 1 << 21)
@@ -386,8 +403,9 @@ def test_rows_of_identical_models_give_exactly_one_beside_other_rows():
 # --- _certified_capacity: tolerance, start, the round cap -------------------------------------
 
 A_B_MEAN = np.array([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7], [0.4, 0.2, 0.4]])  # third = mean of two
-A_B_BITS = float((xlogy(A_B_MEAN[0], A_B_MEAN[0]).sum()
-                  - A_B_MEAN[0] @ np.log(A_B_MEAN[2])) / np.log(2))  # fmt: skip
+A_B_BITS = float(
+    (xlogy(A_B_MEAN[0], A_B_MEAN[0]).sum() - A_B_MEAN[0] @ np.log(A_B_MEAN[2])) / np.log(2)
+)
 # capacity-achieving input (1/2, 1/2, 0), output the mean; the uniform input has the same output
 # (so its upper bound is exact) and information 2/3 of the capacity
 
@@ -529,16 +547,39 @@ def test_reseed_takes_distinct_models_with_d_at_least_i_largest_first():
     assert state.top.tolist() == [[1, 4, 0, 2], [3, 0, 2, 4]]
     w0 = np.array([0.2, 0.2, 0.1]) + 0.1 / 3
     w1 = np.array([0.4, 0.3]) + 0.1 / 2
-    np.testing.assert_allclose(state.p, [[*w0 / w0.sum(), 0], [*w1 / w1.sum(), 0, 0]],
-                               rtol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(state.p, [[*w0 / w0.sum(), 0], [*w1 / w1.sum(), 0, 0]], rtol=1e-12)
     assert state.info.tolist() == [-np.inf, -np.inf]
 
 
 def test_reseed_breaks_ties_between_copies_by_model_order():
     # 20 models, D with many exact ties: 0.9 (models 5, 9, 12, 16), 0.8 (4, 10), 0.7 (7, 14),
     # I = 0.65: the first of each tie, largest D first, then the first unused model as free slot
-    D = np.array([[0.6, 0.3, 0.0, 0.0, 0.8, 0.9, 0.6, 0.7, 0.5, 0.9,
-                   0.8, 0.0, 0.9, 0.0, 0.7, 0.2, 0.9, 0.5, 0.3, 0.4]])  # fmt: skip
+    D = np.array(
+        [
+            [
+                0.6,
+                0.3,
+                0.0,
+                0.0,
+                0.8,
+                0.9,
+                0.6,
+                0.7,
+                0.5,
+                0.9,
+                0.8,
+                0.0,
+                0.9,
+                0.0,
+                0.7,
+                0.2,
+                0.9,
+                0.5,
+                0.3,
+                0.4,
+            ]
+        ]
+    )
     ba = capacity._BlahutArimoto(np.zeros((1, 20)), np.ones(1), D, np.array([0.65]))
     state = capacity._ActiveSet(np.zeros((1, 1), np.intp), np.zeros((1, 1)), np.zeros(1), 20)
     state.reseed(np.ones(1, bool), ba)
@@ -565,8 +606,7 @@ def best_mix_weight(Wk: np.ndarray, pk: np.ndarray, slot: int) -> float:
     def minus_info(t):
         return -information(Wk[None], L, ((1 - t) * pk + t * e)[None])[0]
 
-    return minimize_scalar(minus_info, bounds=(0, 1), method="bounded",
-                           options={"xatol": 1e-12}).x  # fmt: skip
+    return minimize_scalar(minus_info, bounds=(0, 1), method="bounded", options={"xatol": 1e-12}).x
 
 
 def test_best_mix_maximises_information_along_the_segment_to_the_slot():
@@ -705,16 +745,24 @@ def test_improve_moves_dependent_models_along_the_null_direction(monkeypatch):
 
 # --- _ActiveSet._enter: into a free slot, a new slot, or by exchange --------------------------
 
-FIVE = np.array([[0.6, 0.1, 0.1, 0.1, 0.1], [0.1, 0.6, 0.1, 0.1, 0.1], [0.1, 0.1, 0.6, 0.1, 0.1],
-                 [0.1, 0.1, 0.1, 0.6, 0.1], [0.1, 0.1, 0.1, 0.1, 0.6]])  # fmt: skip
+FIVE = np.array(
+    [
+        [0.6, 0.1, 0.1, 0.1, 0.1],
+        [0.1, 0.6, 0.1, 0.1, 0.1],
+        [0.1, 0.1, 0.6, 0.1, 0.1],
+        [0.1, 0.1, 0.1, 0.6, 0.1],
+        [0.1, 0.1, 0.1, 0.1, 0.6],
+    ]
+)
 
 
 def enter(state, W, L, j, entering):
     rows = np.arange(len(W))
     Wk, Lk = W[rows[:, None], state.top], L[rows[:, None], state.top]
     _, Dk = _divergences(Wk, Lk, state.p)
-    _, Df = _divergences(W, L, np.stack([np.bincount(t, p, W.shape[1])
-                                         for t, p in zip(state.top, state.p)]))  # fmt: skip
+    _, Df = _divergences(
+        W, L, np.stack([np.bincount(t, p, W.shape[1]) for t, p in zip(state.top, state.p)])
+    )
     state._enter(W, L, Dk, np.array(j), Df[rows, j], np.array(entering))
 
 
@@ -776,8 +824,9 @@ def test_run_enters_the_best_outside_model_and_never_a_copy_of_an_active_one():
     X0, X1 = [0.5, 0.3, 0.2], [0.45, 0.35, 0.2]
     A, B = [0.8, 0.15, 0.05], [0.1, 0.2, 0.7]
     t = best_mix_weight(np.array([A, B, A]), np.array([1.0, 0.0, 0.0]), 1)
-    state, W, L, _ = active_set([[X0, X1, X1], [A, B, A]], [[1.0, 0.0], [1 - t, t]],
-                                [[1, 0], [0, 1]])  # fmt: skip
+    state, W, L, _ = active_set(
+        [[X0, X1, X1], [A, B, A]], [[1.0, 0.0], [1 - t, t]], [[1, 0], [0, 1]]
+    )
     lo, hi = state.run(W, L, np.full(2, -np.inf), np.full(2, np.inf), 1)
     assert state.top.shape == (2, 2)
     assert state.top[0].tolist() == [1, 0] and (state.p[0] > 0).all()

@@ -47,29 +47,65 @@ def test_defaults_equal_the_shipped_config():
     conf = shipped.extremes_search
     built = ExtremeSearch()
     assert built.enabled is False
-    assert (built.enabled, built.steps, built.lr, built.multipliers, built.pool_rows, built.seed) == (
-        shipped.extremes, conf.steps, conf.lr, list(conf.multipliers), conf.pool_rows, shipped.seed
-    )  # fmt: skip
+    assert (
+        built.enabled,
+        built.steps,
+        built.lr,
+        built.multipliers,
+        built.pool_rows,
+        built.seed,
+    ) == (
+        shipped.extremes,
+        conf.steps,
+        conf.lr,
+        list(conf.multipliers),
+        conf.pool_rows,
+        shipped.seed,
+    )
     assert (built.steps, built.lr, built.multipliers, built.pool_rows, built.seed) == (
-        100, 1e-3, [0.0, 1.0, 10.0], 5000, 0
-    )  # fmt: skip
+        100,
+        1e-3,
+        [0.0, 1.0, 10.0],
+        5000,
+        0,
+    )
 
 
 def test_the_smallest_allowed_values_are_kept():
     built = ExtremeSearch(True, steps=1, lr=0.5, multipliers=(0, 2), pool_rows=1, seed=0)
-    assert (built.enabled, built.steps, built.lr, built.multipliers, built.pool_rows, built.seed) == (
-        True, 1, 0.5, [0.0, 2.0], 1, 0
-    )  # fmt: skip
+    assert (
+        built.enabled,
+        built.steps,
+        built.lr,
+        built.multipliers,
+        built.pool_rows,
+        built.seed,
+    ) == (True, 1, 0.5, [0.0, 2.0], 1, 0)
     assert ExtremeSearch(seed=7).seed == 7
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"enabled": "yes"}, "extremes='yes' is not allowed: it must be true or false, e.g. extremes=true."),
-    ({"steps": 0}, "extremes_search.steps=0 is not allowed: it must be a whole number >= 1, e.g. extremes_search.steps=100."),
-    ({"multipliers": [1, -1]}, "extremes_search.multipliers=[1, -1] is not allowed: it must be a non-empty list of numbers >= 0, e.g. extremes_search.multipliers=[0,1,10]."),
-    ({"pool_rows": 0}, "extremes_search.pool_rows=0 is not allowed: it must be a whole number >= 1, e.g. extremes_search.pool_rows=5000."),
-    ({"seed": -1}, "seed=-1 is not allowed: it must be a whole number >= 0."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"enabled": "yes"},
+            "extremes='yes' is not allowed: it must be true or false, e.g. extremes=true.",
+        ),
+        (
+            {"steps": 0},
+            "extremes_search.steps=0 is not allowed: it must be a whole number >= 1, e.g. extremes_search.steps=100.",
+        ),
+        (
+            {"multipliers": [1, -1]},
+            "extremes_search.multipliers=[1, -1] is not allowed: it must be a non-empty list of numbers >= 0, e.g. extremes_search.multipliers=[0,1,10].",
+        ),
+        (
+            {"pool_rows": 0},
+            "extremes_search.pool_rows=0 is not allowed: it must be a whole number >= 1, e.g. extremes_search.pool_rows=5000.",
+        ),
+        ({"seed": -1}, "seed=-1 is not allowed: it must be a whole number >= 0."),
+    ],
+)
 def test_each_refusal_has_its_exact_message(kwargs, message):
     with pytest.raises(MsmultError) as refused:
         ExtremeSearch(**kwargs)
@@ -92,20 +128,33 @@ def test_a_learning_rate_that_is_not_positive_is_refused(lr):
 
 
 def pool_splits(groups, y_pool=LABELS) -> Splits:
-    return Splits("nogroups", np.zeros((4, 1)), np.zeros(4, int), np.zeros((4, 1)),
-                  np.zeros((4, 1)), np.zeros(4, int), np.array(["a", "b"] * 2), ("0", "1"), "g",
-                  y_pool=y_pool, group_pool=groups)  # fmt: skip
+    return Splits(
+        "nogroups",
+        np.zeros((4, 1)),
+        np.zeros(4, int),
+        np.zeros((4, 1)),
+        np.zeros((4, 1)),
+        np.zeros(4, int),
+        np.array(["a", "b"] * 2),
+        ("0", "1"),
+        "g",
+        y_pool=y_pool,
+        group_pool=groups,
+    )
 
 
 def test_a_pool_with_labels_and_exactly_two_known_groups_passes():
     assert ExtremeSearch(enabled=True).check(pool_splits(np.array(["a", "b", "", "a"]))) is None
 
 
-@pytest.mark.parametrize(("groups", "y_pool", "found"), [
-    (None, np.zeros(4, int), 0),
-    (np.array(["a", "a", "", "a"]), np.zeros(4, int), 1),
-    (np.array(["a", "b", "a", "b"]), None, 2),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("groups", "y_pool", "found"),
+    [
+        (None, np.zeros(4, int), 0),
+        (np.array(["a", "a", "", "a"]), np.zeros(4, int), 1),
+        (np.array(["a", "b", "a", "b"]), None, 2),
+    ],
+)
 def test_the_pool_refusal_has_its_exact_message(groups, y_pool, found):
     with pytest.raises(MsmultError) as refused:
         ExtremeSearch(enabled=True).check(pool_splits(groups, y_pool))
@@ -117,8 +166,16 @@ def test_the_pool_refusal_has_its_exact_message(groups, y_pool, found):
 
 
 def test_search_refuses_a_surrogate_that_is_not_torch():
-    task = ExplorationTask(object(), None, np.zeros((2, 1)), np.zeros((2, 2)), np.zeros((2, 1)),
-                           np.zeros((2, 2)), {"test": np.zeros((2, 1))}, 0.1)  # fmt: skip
+    task = ExplorationTask(
+        object(),
+        None,
+        np.zeros((2, 1)),
+        np.zeros((2, 2)),
+        np.zeros((2, 1)),
+        np.zeros((2, 2)),
+        {"test": np.zeros((2, 1))},
+        0.1,
+    )
     with pytest.raises(MsmultError) as refused:
         ExtremeSearch(enabled=True).search(task, pool_splits(np.array(["a", "b"] * 2)), 0.5)
     assert str(refused.value) == (
@@ -131,8 +188,16 @@ def test_search_refuses_a_surrogate_that_is_not_torch():
 
 # (group, label, P(class 1)): three known groups and one unknown row (left out). Group c has one
 # row, a positive: no negatives, so no false-positive rate (its column is dropped).
-ROWS = [("a", 1, 0.8), ("a", 0, 0.9), ("a", 0, 0.9), ("b", 1, 0.2), ("", 0, 0.99),
-        ("b", 1, 0.4), ("b", 0, 0.1), ("c", 1, 0.7)]  # fmt: skip
+ROWS = [
+    ("a", 1, 0.8),
+    ("a", 0, 0.9),
+    ("a", 0, 0.9),
+    ("b", 1, 0.2),
+    ("", 0, 0.99),
+    ("b", 1, 0.4),
+    ("b", 0, 0.1),
+    ("c", 1, 0.7),
+]
 
 
 def hand_pool(positive_class: int = 1) -> tuple[PoolRelaxation, torch.Tensor]:
@@ -140,8 +205,9 @@ def hand_pool(positive_class: int = 1) -> tuple[PoolRelaxation, torch.Tensor]:
     y = np.array([label for _, label, _ in ROWS])
     p = np.array([q for _, _, q in ROWS])
     x = np.arange(len(ROWS), dtype=np.float32)[:, None]
-    splits = Splits("hand", x, y, x, x, y, groups, ("0", "1"), "g", positive_class,
-                    y_pool=y, group_pool=groups)  # fmt: skip
+    splits = Splits(
+        "hand", x, y, x, x, y, groups, ("0", "1"), "g", positive_class, y_pool=y, group_pool=groups
+    )
     pool = PoolRelaxation(splits, rows=100, seed=0, device=CPU)
     known = groups != ""
     logits = torch.as_tensor(np.stack([np.zeros(known.sum()), np.log(p / (1 - p))[known]], 1))
@@ -156,12 +222,15 @@ def test_the_pool_keeps_every_known_row_in_order():
     assert pool.x.device == CPU
     # selection: 1/size of each group's rows; tpr over its positives; fpr over its negatives
     third = 1 / 3
-    assert pool.weights["selection"].numpy() == pytest.approx(np.array(
-        [[third, 0, 0]] * 3 + [[0, third, 0]] * 3 + [[0, 0, 1]]))  # fmt: skip
-    assert pool.weights["tpr"].numpy() == pytest.approx(np.array(
-        [[1, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0.5, 0], [0, 0.5, 0], [0, 0, 0], [0, 0, 1]]))  # fmt: skip
-    assert pool.weights["fpr"].numpy() == pytest.approx(np.array(
-        [[0, 0], [0.5, 0], [0.5, 0], [0, 0], [0, 0], [0, 1], [0, 0]]))  # fmt: skip
+    assert pool.weights["selection"].numpy() == pytest.approx(
+        np.array([[third, 0, 0]] * 3 + [[0, third, 0]] * 3 + [[0, 0, 1]])
+    )
+    assert pool.weights["tpr"].numpy() == pytest.approx(
+        np.array([[1, 0, 0], [0, 0, 0], [0, 0, 0], [0, 0.5, 0], [0, 0.5, 0], [0, 0, 0], [0, 0, 1]])
+    )
+    assert pool.weights["fpr"].numpy() == pytest.approx(
+        np.array([[0, 0], [0.5, 0], [0.5, 0], [0, 0], [0, 0], [0, 1], [0, 0]])
+    )
     assert all(w.dtype == torch.float32 and w.device == CPU for w in pool.weights.values())
 
 
@@ -223,15 +292,23 @@ def tiny():
     x = rng.normal(size=(80, 2)).astype(np.float32)
     p1 = 1 / (1 + np.exp(-2 * (x[:, 0] + x[:, 1])))
     targets = np.stack([1 - p1, p1], 1).astype(np.float32)
-    new = partial(TorchClassifier, partial(MLP, hidden=[4]), 2, epochs=30, batch_size=40,
-                  lr=5e-2)  # fmt: skip
+    new = partial(TorchClassifier, partial(MLP, hidden=[4]), 2, epochs=30, batch_size=40, lr=5e-2)
     surrogate = new(seed=0).fit(x, targets)
     groups = np.where(x[:, 1] > 0, "b", "a")
     y = (p1 > 0.5).astype(int)
-    task = ExplorationTask(surrogate, lambda s: new(seed=s), x[:50], targets[:50], x[50:],
-                           targets[50:], {"test": x}, 10.0)  # fmt: skip
-    splits = Splits("tiny", x, y, x, x, y, groups, ("no", "yes"), "g", 0,
-                    y_pool=y, group_pool=groups)  # fmt: skip
+    task = ExplorationTask(
+        surrogate,
+        lambda s: new(seed=s),
+        x[:50],
+        targets[:50],
+        x[50:],
+        targets[50:],
+        {"test": x},
+        10.0,
+    )
+    splits = Splits(
+        "tiny", x, y, x, x, y, groups, ("no", "yes"), "g", 0, y_pool=y, group_pool=groups
+    )
     return task, splits
 
 
@@ -293,8 +370,16 @@ def test_a_path_at_exactly_the_loss_limit_stays_in_the_set(tiny):
     task, _ = tiny
     # no gap pull and no penalty: zero gradients, Adam leaves the weights as they are, so every
     # step's holdout loss is the base module's, here exactly base + epsilon (a member)
-    still = ExplorationTask(task.surrogate, task.new_surrogate, task.fit_x, task.fit_targets,
-                            task.holdout_x, task.holdout_targets, task.eval_sets, 0.0)  # fmt: skip
+    still = ExplorationTask(
+        task.surrogate,
+        task.new_surrogate,
+        task.fit_x,
+        task.fit_targets,
+        task.holdout_x,
+        task.holdout_targets,
+        task.eval_sets,
+        0.0,
+    )
     loss = holdout_loss(task.surrogate.module_, task)
     pool = ScriptedPool(task.fit_x, [0.1, 0.2, 0.3], weight=0.0)
     module = tune(still, pool, steps=3, base_loss=loss)
@@ -308,8 +393,16 @@ def test_a_path_at_exactly_the_loss_limit_stays_in_the_set(tiny):
 def test_the_path_stops_at_its_first_step_outside_the_set(tiny):
     task, _ = tiny
     base = holdout_loss(task.surrogate.module_, task)
-    tight = ExplorationTask(task.surrogate, task.new_surrogate, task.fit_x, task.fit_targets,
-                            task.holdout_x, task.holdout_targets, task.eval_sets, 0.02)  # fmt: skip
+    tight = ExplorationTask(
+        task.surrogate,
+        task.new_surrogate,
+        task.fit_x,
+        task.fit_targets,
+        task.holdout_x,
+        task.holdout_targets,
+        task.eval_sets,
+        0.02,
+    )
     # maximising P(class 1) everywhere with a big step drives the loss up and out
     pool = ScriptedPool(task.fit_x, list(range(100)), weight=1.0)
     module = tune(tight, pool, steps=100, direction="max", base_loss=base, lr=0.05)
@@ -336,8 +429,16 @@ def test_the_fidelity_penalty_pulls_towards_the_answers(tiny):
 def test_score_keeps_a_member_with_its_test_gaps_for_the_positive_class(tiny):
     task, splits = tiny
     surrogate = task.surrogate
-    member = ExplorationTask(surrogate, task.new_surrogate, task.fit_x, task.fit_targets,
-                             task.holdout_x, task.holdout_targets, task.eval_sets, 0.0)  # fmt: skip
+    member = ExplorationTask(
+        surrogate,
+        task.new_surrogate,
+        task.fit_x,
+        task.fit_targets,
+        task.holdout_x,
+        task.holdout_targets,
+        task.eval_sets,
+        0.0,
+    )
     base_loss = fidelity_loss(surrogate.predict_proba(task.holdout_x), task.holdout_targets)
     decisions = surrogate.predict(splits.x_test)
     gaps = fairness_gaps(splits.y_test, decisions, splits.group_test, 0)
@@ -418,21 +519,39 @@ def test_search_puts_every_tensor_on_the_surrogates_device(tiny, monkeypatch):
 # --- per_explorer and extremal_report on a small hand-made input -----------------------------------
 
 # row 0: the shared base; dropout only in row 1 (right after the base); retrain's m0003 is no member
-TABLE = pd.DataFrame({
-    "model": ["m0000", "m0001", "m0002", "m0003", "m0004"],
-    "explorer": ["base", "dropout", "retrain", "retrain", "retrain"],
-    "in_set": [True, True, True, False, True],
-    DP: [0.30, 0.05, 0.90, 0.99, 0.35],
-    EODDS: [0.20, 0.20, 0.20, 0.99, 0.20],
-    EOPP: [0.10, 0.08 - 1e-12, 0.12 + 1e-12, 0.99, 0.08],
-})  # fmt: skip
+TABLE = pd.DataFrame(
+    {
+        "model": ["m0000", "m0001", "m0002", "m0003", "m0004"],
+        "explorer": ["base", "dropout", "retrain", "retrain", "retrain"],
+        "in_set": [True, True, True, False, True],
+        DP: [0.30, 0.05, 0.90, 0.99, 0.35],
+        EODDS: [0.20, 0.20, 0.20, 0.99, 0.20],
+        EOPP: [0.10, 0.08 - 1e-12, 0.12 + 1e-12, 0.99, 0.08],
+    }
+)
 FOUND = [
-    {"gap": DP, "direction": "min", "multiplier": 0.0, "found": True, "loss": 0.4,
-     DP: 0.20, EODDS: 0.15, EOPP: 0.12},
+    {
+        "gap": DP,
+        "direction": "min",
+        "multiplier": 0.0,
+        "found": True,
+        "loss": 0.4,
+        DP: 0.20,
+        EODDS: 0.15,
+        EOPP: 0.12,
+    },
     {"gap": DP, "direction": "max", "multiplier": 0.0, "found": False},
-    {"gap": EOPP, "direction": "max", "multiplier": 1.0, "found": True, "loss": 0.41,
-     DP: 0.40, EODDS: 0.25, EOPP: 0.08},
-]  # fmt: skip
+    {
+        "gap": EOPP,
+        "direction": "max",
+        "multiplier": 1.0,
+        "found": True,
+        "loss": 0.41,
+        DP: 0.40,
+        EODDS: 0.25,
+        EOPP: 0.08,
+    },
+]
 VICTIM = {DP: 0.5, EODDS: 0.22, EOPP: 0.11}
 
 
@@ -449,35 +568,53 @@ def test_per_explorer_splits_a_compare_table_with_the_base_first():
 def test_the_report_from_a_hand_made_input():
     report = extremal_report(FOUND, VICTIM, per_explorer(TABLE, "compare"))
     outside = lambda explorer, model, value: {
-        "explorer": explorer, "model": model, "value": value, "reason": OUTSIDE_REASON
-    }  # fmt: skip
+        "explorer": explorer,
+        "model": model,
+        "value": value,
+        "reason": OUTSIDE_REASON,
+    }
     assert report == {
         "gaps": {
             # attainable: the base 0.30 and the found 0.20, 0.40; 0.05 below, 0.90 above
-            DP: {"victim": 0.5, "attainable": {"min": 0.20, "max": 0.40},
-                 "sampled": {"dropout": {"min": 0.05, "max": 0.30},
-                             "retrain": {"min": 0.30, "max": 0.90}},
-                 "outside": [outside("dropout", "m0001", 0.05),
-                             outside("retrain", "m0002", 0.90)]},
-            EODDS: {"victim": 0.22, "attainable": {"min": 0.15, "max": 0.25},
-                    "sampled": {"dropout": {"min": 0.20, "max": 0.20},
-                                "retrain": {"min": 0.20, "max": 0.20}},
-                    "outside": []},
+            DP: {
+                "victim": 0.5,
+                "attainable": {"min": 0.20, "max": 0.40},
+                "sampled": {
+                    "dropout": {"min": 0.05, "max": 0.30},
+                    "retrain": {"min": 0.30, "max": 0.90},
+                },
+                "outside": [outside("dropout", "m0001", 0.05), outside("retrain", "m0002", 0.90)],
+            },
+            EODDS: {
+                "victim": 0.22,
+                "attainable": {"min": 0.15, "max": 0.25},
+                "sampled": {
+                    "dropout": {"min": 0.20, "max": 0.20},
+                    "retrain": {"min": 0.20, "max": 0.20},
+                },
+                "outside": [],
+            },
             # 0.08 - 1e-12, 0.08 and 0.12 + 1e-12 lie within the 1e-12 float tolerance of 0.08..0.12
-            EOPP: {"victim": 0.11, "attainable": {"min": 0.08, "max": 0.12},
-                   "sampled": {"dropout": {"min": 0.08 - 1e-12, "max": 0.10},
-                               "retrain": {"min": 0.08, "max": 0.12 + 1e-12}},
-                   "outside": []},
+            EOPP: {
+                "victim": 0.11,
+                "attainable": {"min": 0.08, "max": 0.12},
+                "sampled": {
+                    "dropout": {"min": 0.08 - 1e-12, "max": 0.10},
+                    "retrain": {"min": 0.08, "max": 0.12 + 1e-12},
+                },
+                "outside": [],
+            },
         },
         "models_found": 2,
         "paths": 3,
         "runs": FOUND,
-    }  # fmt: skip
+    }
 
 
 def test_a_member_just_beyond_the_float_tolerance_is_outside():
     table = TABLE.assign(**{EOPP: [0.10, 0.08 - 1e-9, 0.12 + 1e-9, 0.99, 0.08]})
     eopp = extremal_report(FOUND, VICTIM, per_explorer(table, "compare"))["gaps"][EOPP]
     assert [(o["explorer"], o["model"]) for o in eopp["outside"]] == [
-        ("dropout", "m0001"), ("retrain", "m0002")
-    ]  # fmt: skip
+        ("dropout", "m0001"),
+        ("retrain", "m0002"),
+    ]

@@ -77,11 +77,21 @@ def test_a_bad_tolerance_names_the_scale_and_a_valid_example(key, example):
 
 def test_differences_exactly_at_a_tolerance_pass_and_judge_reports_the_tolerances():
     # binary fractions: every difference below is exactly 0.25 and the fidelity exactly 0.5
-    victim = {"accuracy": 0.5, "fairness": {"demographic_parity_difference": 0.25,
-                                            "equalized_odds_difference": 0.25,
-                                            "equal_opportunity_difference": 0.25}}  # fmt: skip
-    exact = {"accuracy": 0.5, "fidelity": 1.0, "demographic_parity_difference": 0.25,
-             "equalized_odds_difference": 0.25, "equal_opportunity_difference": 0.25}  # fmt: skip
+    victim = {
+        "accuracy": 0.5,
+        "fairness": {
+            "demographic_parity_difference": 0.25,
+            "equalized_odds_difference": 0.25,
+            "equal_opportunity_difference": 0.25,
+        },
+    }
+    exact = {
+        "accuracy": 0.5,
+        "fidelity": 1.0,
+        "demographic_parity_difference": 0.25,
+        "equalized_odds_difference": 0.25,
+        "equal_opportunity_difference": 0.25,
+    }
     rows = [
         {**exact, "accuracy": 0.75},  # accuracy off by exactly the tolerance
         {**exact, "fidelity": 0.5},  # agreement exactly at its minimum
@@ -186,8 +196,11 @@ def test_fairness_gaps_many_defaults_to_positive_class_one_like_fairness_gaps():
     many = fairness_gaps_many(Y_TRUE, Y_PRED[None], GROUP)
     one = fairness_gaps(Y_TRUE, Y_PRED, GROUP)
     # demographic parity 2/3 - 1/2; TPR gap 2/3 - 0; FPR gap 1 - 0 is the worse of the two
-    expected = {"demographic_parity_difference": 1 / 6, "equalized_odds_difference": 1.0,
-                "equal_opportunity_difference": 2 / 3}  # fmt: skip
+    expected = {
+        "demographic_parity_difference": 1 / 6,
+        "equalized_odds_difference": 1.0,
+        "equal_opportunity_difference": 2 / 3,
+    }
     assert one == pytest.approx(expected, abs=1e-15)
     assert {k: float(v[0]) for k, v in many.items()} == pytest.approx(expected, abs=1e-15)
 
@@ -297,8 +310,18 @@ def test_a_metric_without_a_running_form_gets_its_members_view(monkeypatch):
     base = decisions[1]
     losses = np.array([0.35, 0.30, 0.50, 0.31, 0.40])
     capacities = {}
-    curve = epsilon_curve(losses, 0.30, [0.0, 0.06], decisions, scores, victim, base, labels,
-                          tol=1e-7, capacities=capacities)  # fmt: skip
+    curve = epsilon_curve(
+        losses,
+        0.30,
+        [0.0, 0.06],
+        decisions,
+        scores,
+        victim,
+        base,
+        labels,
+        tol=1e-7,
+        capacities=capacities,
+    )
     assert [row["set_size_again"] for row in curve] == [1.0, 3.0]
     for view, members, eps in zip(views, ([1], [1, 3, 0]), (0.0, 0.06), strict=True):
         np.testing.assert_array_equal(view.scores, scores[members])
@@ -332,8 +355,9 @@ def test_epsilon_curve_never_returns_an_empty_curve_for_a_one_shot_iterator():
     scores, decisions, victim, labels = curve_inputs()
     epsilons = [0.0, 0.5]
     try:
-        curve = epsilon_curve(np.zeros(5), 0.0, iter(epsilons), decisions, scores, victim, victim,
-                              labels)  # fmt: skip
+        curve = epsilon_curve(
+            np.zeros(5), 0.0, iter(epsilons), decisions, scores, victim, victim, labels
+        )
     except ValueError:
         return
     assert [row["epsilon"] for row in curve] == epsilons

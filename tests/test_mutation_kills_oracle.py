@@ -21,6 +21,8 @@ from msmult.oracle.defences.reverse_sigmoid import ReverseSigmoid
 from msmult.oracle.defender import defender_side
 
 RNG = np.random.default_rng(0)
+
+
 # MAD: proxy softmax s = [0.2, 0.3, 0.5], answer y = [0.6, 0.3, 0.1], so s - y = [-0.4, 0, 0.4].
 class FlatProxy(nn.Module):
     """A MAD 'proxy' with a uniform softmax over any number of classes."""
@@ -37,8 +39,9 @@ class FlatProxy(nn.Module):
 
 
 def test_served_answers_are_float64_even_when_a_defence_answers_float32():
-    api = PredictionAPI(Table([[0.2, 0.5, 0.3]]), budget=1,
-                        defences=[lambda p, rng: p.astype(np.float32)])  # fmt: skip
+    api = PredictionAPI(
+        Table([[0.2, 0.5, 0.3]]), budget=1, defences=[lambda p, rng: p.astype(np.float32)]
+    )
     served = api.query(np.zeros((1, 1)))
     assert served.dtype == np.float64  # dtype=np.float64 in served_proba, not the defence's
     np.testing.assert_allclose(served.sum(axis=1), 1.0, rtol=0, atol=1e-15)
@@ -71,8 +74,9 @@ def test_defender_side_hands_mad_the_test_rows():
     api = PredictionAPI(Table([[0.6, 0.3, 0.1]]), budget=1, defences=[MAD(FixedProxy, 0.4)])
     got = defender_side(api, Y, np.zeros((1, 1)), np.array([0]), seed=0)
     # served [0.6 * 7/9, 0.3 * 7/9, 0.3] (see test_defences): top-1 kept, L1 distance = epsilon
-    assert got == pytest.approx({"accuracy": 1.0, "top1_changed": 0.0, "mean_l1": 0.4, "rows": 1},
-                                abs=1e-6)  # fmt: skip
+    assert got == pytest.approx(
+        {"accuracy": 1.0, "top1_changed": 0.0, "mean_l1": 0.4, "rows": 1}, abs=1e-6
+    )
 
 
 def test_defender_side_draws_the_defences_randomness_from_default_rng_seed_2():
@@ -119,8 +123,11 @@ def test_angular_deviation_normalises_each_difference_vector_on_its_own():
     cos = np.array([[13 / 14, 0.3 / np.sqrt(1.56), -0.7 / np.sqrt(0.76)], [1.0, -1.0, 0.0]])
     got = angular_deviation(proxy[:, None], np.eye(3)[None], truth[:, None])
     np.testing.assert_allclose(got, 2 - 2 * cos, atol=1e-9)
-    np.testing.assert_allclose(angular_deviation(proxy, np.eye(3)[[2, 1]], truth),
-                               [2 + 1.4 / np.sqrt(0.76), 4.0], atol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(
+        angular_deviation(proxy, np.eye(3)[[2, 1]], truth),
+        [2 + 1.4 / np.sqrt(0.76), 4.0],
+        atol=1e-9,
+    )
 
 
 def test_vertex_sets_lists_every_non_empty_class_set_once():
@@ -136,8 +143,9 @@ def test_argmax_preserving_upweights_the_top_class_so_a_full_step_keeps_the_labe
     vertex = np.array([[1 + 1e-5, 0.0, 1.0]]) / (2 + 1e-5)
     np.testing.assert_allclose(best_vertex(S, Y, True), vertex, rtol=1e-12)
     # epsilon 2 reaches the vertex (L1 distance 0.8): the answer is the vertex, still class 0
-    api = PredictionAPI(Table(Y.tolist()), budget=1,
-                        defences=[MAD(FixedProxy, 2.0, argmax_preserving=True)])  # fmt: skip
+    api = PredictionAPI(
+        Table(Y.tolist()), budget=1, defences=[MAD(FixedProxy, 2.0, argmax_preserving=True)]
+    )
     served = api.query(np.zeros((1, 1)))
     np.testing.assert_allclose(served, vertex, rtol=1e-12)
     assert served.argmax(axis=1).tolist() == [0]
@@ -145,8 +153,9 @@ def test_argmax_preserving_upweights_the_top_class_so_a_full_step_keeps_the_labe
 
 def test_line_search_stops_at_the_vertex_when_it_is_closer_than_epsilon():
     # L1 distance from y to e_2 is 1.8 < 2: alpha is clipped to 1, no overshoot past the vertex
-    np.testing.assert_allclose(line_search(Y, np.array([[0.0, 0, 1]]), 2.0), [[0.0, 0, 1]],
-                               atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        line_search(Y, np.array([[0.0, 0, 1]]), 2.0), [[0.0, 0, 1]], atol=1e-12
+    )
 
 
 def test_mad_without_the_queried_rows_has_its_exact_message():
@@ -189,5 +198,6 @@ def test_reverse_sigmoid_clips_scores_above_one():
     out = ReverseSigmoid(3.0, 1.0)(Y, RNG)
     np.testing.assert_allclose(out, [[0.3, 0.9, 1.0]], atol=1e-9)
     api = PredictionAPI(Table(Y.tolist()), budget=1, defences=[ReverseSigmoid(3.0, 1.0)])
-    np.testing.assert_allclose(api.query(np.zeros((1, 1))), [[0.3 / 2.2, 0.9 / 2.2, 1 / 2.2]],
-                               atol=1e-9)  # fmt: skip
+    np.testing.assert_allclose(
+        api.query(np.zeros((1, 1))), [[0.3 / 2.2, 0.9 / 2.2, 1 / 2.2]], atol=1e-9
+    )

@@ -78,8 +78,18 @@ def tiny_task(epsilon=0.02, grid=(), seed=7):
     targets = two_class(FIT_P)
     base = Recorder(seed).fit(x, targets)
     Recorder.fitted.clear()
-    return ExplorationTask(base, Recorder, x, targets, np.zeros((4, 1)), two_class(HOLDOUT_P),
-                           {"test": np.zeros((3, 1))}, epsilon, grid, seed=seed)  # fmt: skip
+    return ExplorationTask(
+        base,
+        Recorder,
+        x,
+        targets,
+        np.zeros((4, 1)),
+        two_class(HOLDOUT_P),
+        {"test": np.zeros((3, 1))},
+        epsilon,
+        grid,
+        seed=seed,
+    )
 
 
 def record_bars(monkeypatch, module):
@@ -131,8 +141,14 @@ def test_compare_defaults_equal_the_shipped_config():
 
 
 def test_compare_passes_its_settings_to_each_explorer():
-    built = CompareExplorer(["bootstrap", "dropout", "retrain", "bootstrap"], retrain_models=3,
-                            bootstrap_models=4, seed=5, rates=[0.2], draws_per_rate=3)  # fmt: skip
+    built = CompareExplorer(
+        ["bootstrap", "dropout", "retrain", "bootstrap"],
+        retrain_models=3,
+        bootstrap_models=4,
+        seed=5,
+        rates=[0.2],
+        draws_per_rate=3,
+    )
     assert list(built.explorers) == ["bootstrap", "dropout", "retrain"]  # once each, in order
     dropout = built.explorers["dropout"]
     assert (dropout.seed, dropout.rates, dropout.draws_per_rate) == (5, [0.2], 3)
@@ -228,8 +244,10 @@ def test_refit_exploration_rows_scores_and_grid():
     exploration = refit_exploration(task, models, table)
     assert exploration.candidates.index.tolist() == [0, 1, 2]
     assert exploration.candidates.loc[0].to_dict() == {
-        "kind": "base", "model_seed": 7, "distinct_rows": 8
-    }  # fmt: skip
+        "kind": "base",
+        "model_seed": 7,
+        "distinct_rows": 8,
+    }
     assert exploration.scores["test"].dtype == np.float32
     assert exploration.epsilon_grid == (0.0, 0.05)
     assert exploration.epsilon == 0.02
@@ -240,8 +258,10 @@ def test_calibration_labels_its_refits_and_says_how(bars):
     assert bars == [
         {"description": "refitting surrogates (epsilon calibration)", "total": 3, "advanced": 3}
     ]
-    assert how["how"] == ("largest excess fidelity loss over the base surrogate of 3 surrogates "
-                          "refitted on bootstrap resamples of the fit rows")  # fmt: skip
+    assert how["how"] == (
+        "largest excess fidelity loss over the base surrogate of 3 surrogates "
+        "refitted on bootstrap resamples of the fit rows"
+    )
 
 
 # ---- compare: stack and explore -----------------------------------------------------------------
@@ -252,18 +272,32 @@ def part(kind, losses, value, scored=None):
     keep = m if scored is None else int(np.sum(scored))
     scores = np.full((keep, 2, 2), 0.5, np.float32)
     scores[1:, :, 1] = value
-    return Exploration(pd.DataFrame({"kind": ["base"] + [kind] * (m - 1)}), np.array(losses),
-                       {"test": scores}, 0.1, scored=scored)  # fmt: skip
+    return Exploration(
+        pd.DataFrame({"kind": ["base"] + [kind] * (m - 1)}),
+        np.array(losses),
+        {"test": scores},
+        0.1,
+        scored=scored,
+    )
 
 
 def test_stack_keeps_a_fresh_index_the_grid_and_the_scored_mask():
     task = tiny_task(epsilon=0.1, grid=(0.0, 0.2))
-    joined = stack([("dropout", part("bernoulli", [1.0, 1.05, 1.3], 0.6), 0.5),
-                    ("retrain", part("retrain", [1.0, 1.02, 9.0], 0.7,
-                                     np.array([True, True, False])), 2.0)], task)  # fmt: skip
+    joined = stack(
+        [
+            ("dropout", part("bernoulli", [1.0, 1.05, 1.3], 0.6), 0.5),
+            ("retrain", part("retrain", [1.0, 1.02, 9.0], 0.7, np.array([True, True, False])), 2.0),
+        ],
+        task,
+    )
     assert joined.candidates.index.tolist() == [0, 1, 2, 3, 4]
-    assert joined.candidates["explorer"].tolist() == ["base", "dropout", "dropout", "retrain",
-                                                      "retrain"]  # fmt: skip
+    assert joined.candidates["explorer"].tolist() == [
+        "base",
+        "dropout",
+        "dropout",
+        "retrain",
+        "retrain",
+    ]
     assert joined.epsilon_grid == (0.0, 0.2)
     assert joined.scored.tolist() == [True, True, True, True, False]
     np.testing.assert_allclose(joined.scores["test"][:, 0, 1], [0.5, 0.6, 0.6, 0.7])
@@ -273,8 +307,9 @@ def test_compare_explore_stacks_the_refits_with_seconds_per_candidate(monkeypatc
     clock = iter([100.0, 106.0, 200.0, 212.0])
     monkeypatch.setattr(compare_module, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
     task = tiny_task()
-    explored = CompareExplorer(["retrain", "bootstrap"], retrain_models=3, bootstrap_models=4,
-                               seed=7).explore(task)  # fmt: skip
+    explored = CompareExplorer(
+        ["retrain", "bootstrap"], retrain_models=3, bootstrap_models=4, seed=7
+    ).explore(task)
     table = explored.candidates
     assert table["explorer"].tolist() == ["base", "retrain", "retrain"] + ["bootstrap"] * 3
     assert table["kind"].tolist() == ["base", "retrain", "retrain"] + ["bootstrap"] * 3
@@ -295,13 +330,17 @@ class Nameless:
     pass
 
 
-@pytest.mark.parametrize(("explorer", "readers", "blockers"), [
-    (Unaware(), {}, "explorer unaware"),
-    (Nameless(), {"calibration": True, "other": False}, "calibration, explorer Nameless"),
-    (DropoutExplorer([0.1], 1), {"calibration": True}, "calibration"),
-])  # fmt: skip
-def test_crossfit_falls_back_to_split_with_one_warning_naming_why(caplog, explorer, readers,
-                                                                  blockers):  # fmt: skip
+@pytest.mark.parametrize(
+    ("explorer", "readers", "blockers"),
+    [
+        (Unaware(), {}, "explorer unaware"),
+        (Nameless(), {"calibration": True, "other": False}, "calibration, explorer Nameless"),
+        (DropoutExplorer([0.1], 1), {"calibration": True}, "calibration"),
+    ],
+)
+def test_crossfit_falls_back_to_split_with_one_warning_naming_why(
+    caplog, explorer, readers, blockers
+):
     with caplog.at_level(logging.WARNING, logger="msmult"):
         plan = FidelityHoldout("crossfit", 4).for_run(explorer, **readers)
     assert (plan.mode, plan.folds) == ("split", 4)
@@ -321,8 +360,9 @@ def three_class_reach():
     base = THREE[:1]
     still = np.tile(base, (3, 1))[None]  # (r, pushed class, classes)
     reached = np.stack([still, THREE[1:][None]])
-    return RowReach(np.array([1]), np.array([0.0, 0.05]), base, reached,
-                    np.array([[0, 3, 5]]), 0.05)  # fmt: skip
+    return RowReach(
+        np.array([1]), np.array([0.0, 0.05]), base, reached, np.array([[0, 3, 5]]), 0.05
+    )
 
 
 def test_row_metrics_summary_keys_and_default_tolerance():
@@ -342,15 +382,24 @@ def test_row_metrics_summary_keys_and_default_tolerance():
         "steps_mean": pytest.approx(8 / 3),
         "steps_max": 5,
         "epsilon_curve": [
-            {"epsilon": 0.0, "rashomon_capacity_mean": 1.0, "rashomon_capacity_max": 1.0,
-             "viable_prediction_range_mean": 0.0, "flip_share": 0.0,
-             "victim_disagreement_share": 1.0},
-            {"epsilon": 0.05, "rashomon_capacity_mean": pytest.approx(tight, rel=1e-7),
-             "rashomon_capacity_max": pytest.approx(tight, rel=1e-7),
-             "viable_prediction_range_mean": pytest.approx(0.7), "flip_share": 1.0,
-             "victim_disagreement_share": 1.0},
+            {
+                "epsilon": 0.0,
+                "rashomon_capacity_mean": 1.0,
+                "rashomon_capacity_max": 1.0,
+                "viable_prediction_range_mean": 0.0,
+                "flip_share": 0.0,
+                "victim_disagreement_share": 1.0,
+            },
+            {
+                "epsilon": 0.05,
+                "rashomon_capacity_mean": pytest.approx(tight, rel=1e-7),
+                "rashomon_capacity_max": pytest.approx(tight, rel=1e-7),
+                "viable_prediction_range_mean": pytest.approx(0.7),
+                "flip_share": 1.0,
+                "victim_disagreement_share": 1.0,
+            },
         ],
-    }  # fmt: skip
+    }
     _, coarse = row_metrics(three_class_reach(), np.array([0, 0, 2]), np.array([0, 1, 0]), 0.5)
     assert coarse[0] == pytest.approx(loose, rel=1e-7)
 
@@ -372,8 +421,9 @@ def test_with_per_row_adds_the_summary_and_capacity_only_for_a_per_row_explorati
     assert with_per_row(test, object(), None, None, 1e-9) is test
     victim_proba = np.array([[0.9, 0.05, 0.05], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
     labels = np.array([0, 1, 0])
-    added = with_per_row(test, SimpleNamespace(per_row=three_class_reach()), victim_proba, labels,
-                         0.5)  # fmt: skip
+    added = with_per_row(
+        test, SimpleNamespace(per_row=three_class_reach()), victim_proba, labels, 0.5
+    )
     summary, capacity = row_metrics(three_class_reach(), np.array([0, 0, 2]), labels, 0.5)
     assert set(added) == {"accuracy", "per_row", "capacity"} and added["accuracy"] == 0.5
     assert added["per_row"] == summary
@@ -397,19 +447,28 @@ def test_per_row_sections_replace_the_set_level_numbers():
 
 
 def test_per_row_lines_are_labelled_and_rounded():
-    per_row = {"rows": 200, "rashomon_capacity_mean": 1.23456, "rashomon_capacity_max": 2.0,
-               "viable_prediction_range_mean": 0.5, "flip_share": 0.125,
-               "victim_disagreement_share": 0.33333, "steps_mean": 12.345, "steps_max": 40}  # fmt: skip
+    per_row = {
+        "rows": 200,
+        "rashomon_capacity_mean": 1.23456,
+        "rashomon_capacity_max": 2.0,
+        "viable_prediction_range_mean": 0.5,
+        "flip_share": 0.125,
+        "victim_disagreement_share": 0.33333,
+        "steps_mean": 12.345,
+        "steps_max": 40,
+    }
     assert per_row_lines(per_row) == [
         ("sampled test rows", "200"),
         ("Rashomon Capacity (mean over sampled rows, 2**C, 1 to c)", "1.2346"),
         ("Rashomon Capacity (max over sampled rows, 2**C, 1 to c)", "2.0000"),
         ("viable prediction range (mean, true-class score, 0-1)", "0.5000"),
         ("sampled rows whose decision can flip vs the base surrogate (share, 0-1)", "0.1250"),
-        ("sampled rows where some reachable model disagrees with the victim (share, 0-1)",
-         "0.3333"),
+        (
+            "sampled rows where some reachable model disagrees with the victim (share, 0-1)",
+            "0.3333",
+        ),
         ("gradient steps per row and class", "12.3 (max 40)"),
-    ]  # fmt: skip
+    ]
     assert len(PER_ROW_LABELS) == 5
 
 
@@ -425,8 +484,11 @@ def test_dropout_defaults_equal_the_shipped_config():
     built = DropoutExplorer(list(shipped.rates), shipped.draws_per_rate)
     assert built.kinds == list(shipped.kinds) == ["bernoulli", "gaussian"]
     assert (built.models_per_pass, built.batch_rows, built.threads, built.seed) == (
-        shipped.models_per_pass, shipped.batch_rows, shipped.threads, 0
-    )  # fmt: skip
+        shipped.models_per_pass,
+        shipped.batch_rows,
+        shipped.threads,
+        0,
+    )
     assert built.pass_rows == 8192 // 32
     assert built.rates == list(shipped.rates) and built.draws_per_rate == 10
 
@@ -434,20 +496,37 @@ def test_dropout_defaults_equal_the_shipped_config():
 RATES = "it must be a non-empty list of numbers >= 0 and < 1, e.g. rashomon.rates=[0.01,0.05,0.1]."
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"kinds": ["uniform"]},
-     "rashomon.kinds=['uniform'] is not allowed: each entry must be one of bernoulli, gaussian."),
-    ({"rates": [1.0]}, f"rashomon.rates=[1.0] is not allowed: {RATES}"),
-    ({"rates": [-0.01]}, f"rashomon.rates=[-0.01] is not allowed: {RATES}"),
-    ({"draws_per_rate": 0},
-     "rashomon.draws_per_rate=0 is not allowed: it must be a whole number >= 1."),
-    ({"models_per_pass": 0},
-     "rashomon.models_per_pass=0 is not allowed: it must be a whole number >= 1."),
-    ({"batch_rows": 0}, "rashomon.batch_rows=0 is not allowed: it must be a whole number >= 1."),
-    ({"seed": -1}, "seed=-1 is not allowed: it must be a whole number >= 0."),
-    ({"threads": 0}, ("rashomon.threads=0 is not allowed: it must be a whole number >= 1, e.g. "
-     "rashomon.threads=2.")),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"kinds": ["uniform"]},
+            "rashomon.kinds=['uniform'] is not allowed: each entry must be one of bernoulli, gaussian.",
+        ),
+        ({"rates": [1.0]}, f"rashomon.rates=[1.0] is not allowed: {RATES}"),
+        ({"rates": [-0.01]}, f"rashomon.rates=[-0.01] is not allowed: {RATES}"),
+        (
+            {"draws_per_rate": 0},
+            "rashomon.draws_per_rate=0 is not allowed: it must be a whole number >= 1.",
+        ),
+        (
+            {"models_per_pass": 0},
+            "rashomon.models_per_pass=0 is not allowed: it must be a whole number >= 1.",
+        ),
+        (
+            {"batch_rows": 0},
+            "rashomon.batch_rows=0 is not allowed: it must be a whole number >= 1.",
+        ),
+        ({"seed": -1}, "seed=-1 is not allowed: it must be a whole number >= 0."),
+        (
+            {"threads": 0},
+            (
+                "rashomon.threads=0 is not allowed: it must be a whole number >= 1, e.g. "
+                "rashomon.threads=2."
+            ),
+        ),
+    ],
+)
 def test_each_dropout_refusal_has_its_exact_message(changes, message):
     with pytest.raises(MsmultError) as refused:
         dropout(**changes)
@@ -455,8 +534,9 @@ def test_each_dropout_refusal_has_its_exact_message(changes, message):
 
 
 def test_dropout_boundary_values_and_rows_per_pass():
-    built = dropout(rates=[0.0, 0.999], kinds=["gaussian"], models_per_pass=1, batch_rows=1,
-                    seed=0, threads=1)  # fmt: skip
+    built = dropout(
+        rates=[0.0, 0.999], kinds=["gaussian"], models_per_pass=1, batch_rows=1, seed=0, threads=1
+    )
     assert (built.rates, built.kinds, built.draws_per_rate) == ([0.0, 0.999], ["gaussian"], 1)
     assert (built.models_per_pass, built.batch_rows, built.threads, built.pass_rows) == (1, 1, 1, 1)
     assert dropout(batch_rows=10, models_per_pass=4).pass_rows == 2  # 10 // 4
@@ -490,8 +570,9 @@ def test_dropout_explore_scores_only_what_some_epsilon_reaches_and_restores_thre
     x = rng.normal(size=(60, 3)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(int)
     torch.manual_seed(0)
-    surrogate = TorchClassifier(partial(MLP, hidden=(8,)), n_classes=2, epochs=10,
-                                batch_size=32).fit(x, y)  # fmt: skip
+    surrogate = TorchClassifier(
+        partial(MLP, hidden=(8,)), n_classes=2, epochs=10, batch_size=32
+    ).fit(x, y)
     threads = []
     real_set = torch.set_num_threads
     opened = record_bars(monkeypatch, dropout_module)
@@ -506,8 +587,17 @@ def test_dropout_explore_scores_only_what_some_epsilon_reaches_and_restores_thre
         return real_proba_from(self, masks, prefix, rows, out=out)
 
     monkeypatch.setattr(MaskedForward, "proba_from", spy)
-    task = ExplorationTask(surrogate, None, x[:40], np.eye(2)[y[:40]], x[40:], np.eye(2)[y[40:]],
-                           {"test": x[50:], "extra": x[:3]}, 0.0, (0.0, 0.001))  # fmt: skip
+    task = ExplorationTask(
+        surrogate,
+        None,
+        x[:40],
+        np.eye(2)[y[:40]],
+        x[40:],
+        np.eye(2)[y[40:]],
+        {"test": x[50:], "extra": x[:3]},
+        0.0,
+        (0.0, 0.001),
+    )
     explorer = DropoutExplorer([0.0, 0.5], 3, kinds=["bernoulli"], models_per_pass=2, threads=2)
     explored = explorer.explore(task)
     assert threads == [2, 1] and torch.get_num_threads() == 1
@@ -516,8 +606,9 @@ def test_dropout_explore_scores_only_what_some_epsilon_reaches_and_restores_thre
     assert explored.scored.tolist() == reach.tolist()
     assert explored.scores["test"].shape == (int(reach.sum()), 10, 2)
     assert explored.scores["extra"].shape == (int(reach.sum()), 3, 2)
-    np.testing.assert_allclose(explored.scores["test"][0], surrogate.predict_proba(x[50:]),
-                               atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        explored.scores["test"][0], surrogate.predict_proba(x[50:]), atol=1e-6
+    )
     assert explored.epsilon_grid == (0.0, 0.001) and explored.epsilon == 0.0
     assert explored.candidates.equals(explorer.candidates())
     assert int((~reach).sum()) == 2  # progress: 2 sets x 2 unscored candidates skipped at once
@@ -539,8 +630,11 @@ def test_dropout_explore_scores_only_what_some_epsilon_reaches_and_restores_thre
     crossfit = explorer.explore(replace(task, folds=folds))
     np.testing.assert_allclose(crossfit.losses, explored.losses, rtol=1e-5)
     # the plain run's bar (the cross-fitted run's bar advances once per fold: see the notes)
-    assert opened[0] == {"description": "exploring Rashomon set (dropout)", "total": 3 * 7,
-                         "advanced": 3 * 7}  # fmt: skip
+    assert opened[0] == {
+        "description": "exploring Rashomon set (dropout)",
+        "total": 3 * 7,
+        "advanced": 3 * 7,
+    }
 
 
 # ---- the explorer contract: task checks, exploration checks, fidelity loss ----------------------
@@ -553,34 +647,64 @@ EPSILON = "it must be a number >= 0 (a fidelity-loss tolerance)"
 
 
 def contract_task(epsilon=0.1, grid=(0.3, 0.05), eval_sets=None):
-    return ExplorationTask(None, None, np.zeros((2, 1)), np.full((2, 2), 0.5), np.zeros((2, 1)),
-                           np.full((2, 2), 0.5), eval_sets or {"test": np.zeros((3, 1))},
-                           epsilon, grid)  # fmt: skip
+    return ExplorationTask(
+        None,
+        None,
+        np.zeros((2, 1)),
+        np.full((2, 2), 0.5),
+        np.zeros((2, 1)),
+        np.full((2, 2), 0.5),
+        eval_sets or {"test": np.zeros((3, 1))},
+        epsilon,
+        grid,
+    )
 
 
 def found(losses, scores, scored=None, rows=None):
     rows = len(losses) if rows is None else rows
-    return Exploration(pd.DataFrame({"k": range(rows)}), np.array(losses), scores, 0.1,
-                       scored=scored)  # fmt: skip
+    return Exploration(
+        pd.DataFrame({"k": range(rows)}), np.array(losses), scores, 0.1, scored=scored
+    )
 
 
 def half(m, classes=2, value=0.5):
     return {"test": np.full((m, 3, classes), value)}
 
 
-@pytest.mark.parametrize(("build", "message"), [
-    (lambda: contract_task(-0.1),
-     f"rashomon.epsilon=-0.1 is not allowed: {EPSILON}, e.g. rashomon.epsilon=0.02."),
-    (lambda: contract_task("auto"),
-     f"rashomon.epsilon='auto' is not allowed: {EPSILON}, e.g. rashomon.epsilon=0.02."),
-    (lambda: ExplorationTask.check_epsilons(-1, [], allow_auto=True),
-     (f"rashomon.epsilon=-1 is not allowed: {EPSILON} or auto (calibrated by bootstrap refits), "
-     "e.g. rashomon.epsilon=0.02.")),
-    (lambda: contract_task(0.1, [0.1, -1]), ("rashomon.epsilon_grid=[0.1, -1] is not allowed: it "
-     "must be a non-empty list of numbers >= 0, e.g. rashomon.epsilon_grid=[0,0.01].")),
-    (lambda: contract_task(0.1, "ab"), ("rashomon.epsilon_grid='ab' is not allowed: it must be a "
-     "list, e.g. rashomon.epsilon_grid=[a,b].")),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: contract_task(-0.1),
+            f"rashomon.epsilon=-0.1 is not allowed: {EPSILON}, e.g. rashomon.epsilon=0.02.",
+        ),
+        (
+            lambda: contract_task("auto"),
+            f"rashomon.epsilon='auto' is not allowed: {EPSILON}, e.g. rashomon.epsilon=0.02.",
+        ),
+        (
+            lambda: ExplorationTask.check_epsilons(-1, [], allow_auto=True),
+            (
+                f"rashomon.epsilon=-1 is not allowed: {EPSILON} or auto (calibrated by bootstrap refits), "
+                "e.g. rashomon.epsilon=0.02."
+            ),
+        ),
+        (
+            lambda: contract_task(0.1, [0.1, -1]),
+            (
+                "rashomon.epsilon_grid=[0.1, -1] is not allowed: it "
+                "must be a non-empty list of numbers >= 0, e.g. rashomon.epsilon_grid=[0,0.01]."
+            ),
+        ),
+        (
+            lambda: contract_task(0.1, "ab"),
+            (
+                "rashomon.epsilon_grid='ab' is not allowed: it must be a "
+                "list, e.g. rashomon.epsilon_grid=[a,b]."
+            ),
+        ),
+    ],
+)
 def test_each_epsilon_refusal_has_its_exact_message(build, message):
     with pytest.raises(MsmultError) as refused:
         build()
@@ -601,22 +725,34 @@ def test_task_needs_test_rows_and_normalises_its_grid():
     assert (task.seed, task.folds) == (0, ())
 
 
-@pytest.mark.parametrize(("exploration", "problems"), [
-    (found([1.0, 1.1], half(2), rows=3), "3 candidate rows and losses of shape (2,)"),
-    (found([], {"test": np.zeros((0, 3, 2))}, rows=0), "0 candidate rows and losses of shape (0,)"),
-    (found([[1.0, 1.1]], half(1), rows=1), "1 candidate rows and losses of shape (1, 2)"),
-    (found([1.0, np.nan], half(2)), "non-finite losses"),
-    (found([1.0, np.inf], half(2)), "non-finite losses"),
-    (found([1.0, 1.1], half(2, classes=3)), "scores['test'] of shape (2, 3, 3), not (2, 3, 2)"),
-    (found([1.0, 1.1], {}), "scores['test'] of shape None, not (2, 3, 2)"),
-    (found([1.0, 1.1], half(2, value=np.nan)), "non-finite scores['test']"),
-    (found([1.0, 1.1, 5.0], half(1), np.array([True, False, False])),
-     "1 candidates within epsilon 0.3 unscored; scores['test'] of shape (1, 3, 2), not (3, 3, 2)"),
-    (found([1.0, 1.1, 5.0], half(2), np.array([1, 1, 0])),
-     "scored of shape (3,), not (3,) booleans; scores['test'] of shape (2, 3, 2), not (3, 3, 2)"),
-    (found([1.0, 1.1, 5.0], half(2), np.array([True, True])),
-     "scored of shape (2,), not (3,) booleans; scores['test'] of shape (2, 3, 2), not (3, 3, 2)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("exploration", "problems"),
+    [
+        (found([1.0, 1.1], half(2), rows=3), "3 candidate rows and losses of shape (2,)"),
+        (
+            found([], {"test": np.zeros((0, 3, 2))}, rows=0),
+            "0 candidate rows and losses of shape (0,)",
+        ),
+        (found([[1.0, 1.1]], half(1), rows=1), "1 candidate rows and losses of shape (1, 2)"),
+        (found([1.0, np.nan], half(2)), "non-finite losses"),
+        (found([1.0, np.inf], half(2)), "non-finite losses"),
+        (found([1.0, 1.1], half(2, classes=3)), "scores['test'] of shape (2, 3, 3), not (2, 3, 2)"),
+        (found([1.0, 1.1], {}), "scores['test'] of shape None, not (2, 3, 2)"),
+        (found([1.0, 1.1], half(2, value=np.nan)), "non-finite scores['test']"),
+        (
+            found([1.0, 1.1, 5.0], half(1), np.array([True, False, False])),
+            "1 candidates within epsilon 0.3 unscored; scores['test'] of shape (1, 3, 2), not (3, 3, 2)",
+        ),
+        (
+            found([1.0, 1.1, 5.0], half(2), np.array([1, 1, 0])),
+            "scored of shape (3,), not (3,) booleans; scores['test'] of shape (2, 3, 2), not (3, 3, 2)",
+        ),
+        (
+            found([1.0, 1.1, 5.0], half(2), np.array([True, True])),
+            "scored of shape (2,), not (3,) booleans; scores['test'] of shape (2, 3, 2), not (3, 3, 2)",
+        ),
+    ],
+)
 def test_each_contract_breach_is_named_exactly(exploration, problems):
     with pytest.raises(MsmultError) as refused:
         check_exploration(exploration, contract_task(), "mine", 2)
@@ -640,8 +776,11 @@ def test_a_foreign_result_and_the_accepted_boundaries():
 
 
 def test_exploration_members_and_scored_rows():
-    exploration = found([1.0, 1.05, 1.2, 0.9], {"test": np.arange(3.0)[:, None, None]},
-                        np.array([True, True, False, True]))  # fmt: skip
+    exploration = found(
+        [1.0, 1.05, 1.2, 0.9],
+        {"test": np.arange(3.0)[:, None, None]},
+        np.array([True, True, False, True]),
+    )
     assert exploration.base_loss == 1.0 and type(exploration.base_loss) is float
     assert exploration.in_set.tolist() == [True, True, False, True]
     assert exploration.scored_mask.tolist() == [True, True, False, True]
@@ -715,13 +854,23 @@ def test_masked_forward_equals_each_masked_copy(kind):
 
     torch.manual_seed(0)
     middle = nn.Tanh() if kind == "hook" else nn.ReLU()  # Tanh breaks the Linear/ReLU chain
-    layers = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), MaskSite(), nn.Linear(4, 5, bias=False),
-                           nn.ReLU(), nn.Linear(5, 5), middle, MaskSite(), nn.Linear(5, 3),
-                           MaskSite()).eval()  # fmt: skip
+    layers = nn.Sequential(
+        nn.Linear(3, 4),
+        nn.ReLU(),
+        MaskSite(),
+        nn.Linear(4, 5, bias=False),
+        nn.ReLU(),
+        nn.Linear(5, 5),
+        middle,
+        MaskSite(),
+        nn.Linear(5, 3),
+        MaskSite(),
+    ).eval()
     x = torch.randn(7, 3)
     rng = np.random.default_rng(2)
-    masks = [torch.as_tensor(rng.uniform(0, 2, (4, units)).astype(np.float32))
-             for units in (4, 5, 3)]  # fmt: skip
+    masks = [
+        torch.as_tensor(rng.uniform(0, 2, (4, units)).astype(np.float32)) for units in (4, 5, 3)
+    ]
     forward = MaskedForward(layers)
     assert forward.unit_counts(x[:1]) == [4, 5, 3]
     assert forward.chain is (kind == "folded")
@@ -762,8 +911,9 @@ def test_masked_forward_of_conv_channels_and_of_a_module_without_a_sequential():
     from msmult.rashomon.masked_forward import MaskedForward
 
     torch.manual_seed(0)
-    conv = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), MaskSite(), nn.Flatten(),
-                         nn.Linear(8, 3)).eval()  # fmt: skip
+    conv = nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.ReLU(), MaskSite(), nn.Flatten(), nn.Linear(8, 3)
+    ).eval()
     x = torch.randn(5, 1, 4, 4)
     masks = [torch.tensor([[0.0, 2.0], [1.5, 0.5], [1.0, 1.0]])]
     forward = MaskedForward(conv)
@@ -796,8 +946,10 @@ def test_masked_forward_of_conv_channels_and_of_a_module_without_a_sequential():
 def test_softmax_in_place_subtracts_the_row_maximum_whichever_class_holds_it():
     from msmult.rashomon.masked_forward import softmax_in_place
 
-    logits = np.array([[1000.0, 0.0, 0.0], [0.0, 1000.0, 0.0], [0.0, 0.0, 1000.0],
-                       [0.0, np.log(3.0), 0.0]], np.float32)  # fmt: skip
+    logits = np.array(
+        [[1000.0, 0.0, 0.0], [0.0, 1000.0, 0.0], [0.0, 0.0, 1000.0], [0.0, np.log(3.0), 0.0]],
+        np.float32,
+    )
     with np.errstate(over="raise", invalid="raise"):
         result = softmax_in_place(logits)
     assert result is logits

@@ -78,8 +78,9 @@ class Noise:
 
 
 def test_defences_run_in_order_before_the_output_mode_and_rows_are_renormalised():
-    api = PredictionAPI(FixedVictim(), budget=10, mode="label",
-                        defences=[lambda p, rng: p[:, ::-1].copy()])  # fmt: skip
+    api = PredictionAPI(
+        FixedVictim(), budget=10, mode="label", defences=[lambda p, rng: p[:, ::-1].copy()]
+    )
     np.testing.assert_array_equal(api.query(X), [1, 2, 1])  # argmax of the reversed rows
     scaled = PredictionAPI(FixedVictim(), budget=10, defences=[Scale(3.0)]).query(X)
     np.testing.assert_allclose(scaled[1], [0.61234, 0.08766, 0.3])
@@ -95,12 +96,15 @@ def test_defence_randomness_comes_from_the_seeded_generator():
     assert not np.array_equal(answers(4), answers(5))
 
 
-@pytest.mark.parametrize(("defence", "problem"), [
-    (lambda p, rng: p[:, :2], "shape"),
-    (lambda p, rng: p * np.nan, "NaN"),
-    (lambda p, rng: p - 0.5, "negative"),
-    (lambda p, rng: p * 0, "a row of zeros"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("defence", "problem"),
+    [
+        (lambda p, rng: p[:, :2], "shape"),
+        (lambda p, rng: p * np.nan, "NaN"),
+        (lambda p, rng: p - 0.5, "negative"),
+        (lambda p, rng: p * 0, "a row of zeros"),
+    ],
+)
 def test_bad_defence_output_is_refused_naming_the_defence(defence, problem):
     api = PredictionAPI(FixedVictim(), budget=10, defences=[defence])
     with pytest.raises(MsmultError, match=f"API defence <lambda> returned .*{problem}"):
@@ -117,7 +121,11 @@ def test_negative_decimals_and_bad_k_are_refused():
 def test_the_api_describes_its_setting():
     api = PredictionAPI(FixedVictim(), budget=1, mode="top_k", k=2, decimals=3)
     described = api.describe()
-    assert described == {"mode": "top_k", "k": 2, "decimals": 3,
-                         "defences": [{"name": "Rounding", "decimals": 3}]}  # fmt: skip
+    assert described == {
+        "mode": "top_k",
+        "k": 2,
+        "decimals": 3,
+        "defences": [{"name": "Rounding", "decimals": 3}],
+    }
     assert api_label("top_k", described) == "top_k [k=2; Rounding(decimals=3)]"
     assert api_label("probabilities", PredictionAPI(FixedVictim(), 1).describe()) == "probabilities"

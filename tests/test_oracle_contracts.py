@@ -28,11 +28,14 @@ class Uniform:
         return np.full((len(x), 3), 1 / 3)
 
 
-@pytest.mark.parametrize(("choice", "defence", "keys"), [
-    ("rounded", Rounding, ["decimals"]),
-    ("gaussian_noise", GaussianNoise, ["scale"]),
-    ("reverse_sigmoid", ReverseSigmoid, ["beta", "gamma"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("choice", "defence", "keys"),
+    [
+        ("rounded", Rounding, ["decimals"]),
+        ("gaussian_noise", GaussianNoise, ["scale"]),
+        ("reverse_sigmoid", ReverseSigmoid, ["beta", "gamma"]),
+    ],
+)
 def test_defence_defaults_equal_the_shipped_configs(choice, defence, keys):
     shipped = OmegaConf.load(API_CONF / f"{choice}.yaml").defences[0]
     built = defence()
@@ -43,32 +46,64 @@ def test_api_defaults_equal_the_probabilities_config():
     shipped = OmegaConf.load(API_CONF / "probabilities.yaml")
     api = PredictionAPI(Uniform(), budget=1)
     assert (api.mode, api.k, api.decimals, api.defences, api.seed) == (
-        shipped.mode, shipped.k, shipped.decimals, list(shipped.defences), 0
-    )  # fmt: skip
+        shipped.mode,
+        shipped.k,
+        shipped.decimals,
+        list(shipped.defences),
+        0,
+    )
 
 
-@pytest.mark.parametrize(("build", "message"), [
-    (lambda: Rounding(-1), "api.decimals=-1 is not allowed: it must be a whole number >= 0 "
-     "(decimal places kept), e.g. api.decimals=2."),
-    (lambda: GaussianNoise(-0.1), "api.defences.0.scale=-0.1 is not allowed: it must be a number "
-     ">= 0 (standard deviation of the noise added to each probability), e.g. "
-     "api.defences.0.scale=0.1."),
-    (lambda: ReverseSigmoid(beta=0), "api.defences.0.beta=0 is not allowed: it must be a number "
-     "> 0 (size of the reverse-sigmoid perturbation), e.g. api.defences.0.beta=1.0."),
-    (lambda: ReverseSigmoid(gamma=0), "api.defences.0.gamma=0 is not allowed: it must be a number "
-     "> 0 (slope of the reverse sigmoid), e.g. api.defences.0.gamma=0.1."),
-    (lambda: PredictionAPI(Uniform(), budget=0), "budget=0 is not allowed: it must be a whole "
-     "number >= 1 (rows the attacker may send to the API), e.g. budget=2000."),
-    (lambda: PredictionAPI(Uniform(), 1, mode="top_k", k=4), "api.k=4 is not allowed: it must be "
-     "a whole number >= 1 and <= 3 (the number of classes)."),
-    (lambda: PredictionAPI(Uniform(), 1, seed=-1), "seed=-1 is not allowed: it must be a whole "
-     "number >= 0."),
-    (lambda: PredictionAPI(Uniform(), 1, mode="x"), "api.mode='x' is not allowed: allowed: "
-     "probabilities, label, top_k."),
-    (lambda: PredictionAPI(Uniform(), 1, defences=[3]), "api.defences holds 3, which is not "
-     "callable; a defence is an object with __call__(proba, rng) -> proba (see "
-     "msmult.oracle.defences)."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: Rounding(-1),
+            "api.decimals=-1 is not allowed: it must be a whole number >= 0 "
+            "(decimal places kept), e.g. api.decimals=2.",
+        ),
+        (
+            lambda: GaussianNoise(-0.1),
+            "api.defences.0.scale=-0.1 is not allowed: it must be a number "
+            ">= 0 (standard deviation of the noise added to each probability), e.g. "
+            "api.defences.0.scale=0.1.",
+        ),
+        (
+            lambda: ReverseSigmoid(beta=0),
+            "api.defences.0.beta=0 is not allowed: it must be a number "
+            "> 0 (size of the reverse-sigmoid perturbation), e.g. api.defences.0.beta=1.0.",
+        ),
+        (
+            lambda: ReverseSigmoid(gamma=0),
+            "api.defences.0.gamma=0 is not allowed: it must be a number "
+            "> 0 (slope of the reverse sigmoid), e.g. api.defences.0.gamma=0.1.",
+        ),
+        (
+            lambda: PredictionAPI(Uniform(), budget=0),
+            "budget=0 is not allowed: it must be a whole "
+            "number >= 1 (rows the attacker may send to the API), e.g. budget=2000.",
+        ),
+        (
+            lambda: PredictionAPI(Uniform(), 1, mode="top_k", k=4),
+            "api.k=4 is not allowed: it must be "
+            "a whole number >= 1 and <= 3 (the number of classes).",
+        ),
+        (
+            lambda: PredictionAPI(Uniform(), 1, seed=-1),
+            "seed=-1 is not allowed: it must be a whole number >= 0.",
+        ),
+        (
+            lambda: PredictionAPI(Uniform(), 1, mode="x"),
+            "api.mode='x' is not allowed: allowed: probabilities, label, top_k.",
+        ),
+        (
+            lambda: PredictionAPI(Uniform(), 1, defences=[3]),
+            "api.defences holds 3, which is not "
+            "callable; a defence is an object with __call__(proba, rng) -> proba (see "
+            "msmult.oracle.defences).",
+        ),
+    ],
+)
 def test_each_refusal_has_its_exact_message(build, message):
     with pytest.raises(MsmultError) as refused:
         build()
@@ -82,12 +117,15 @@ def test_the_boundary_values_are_accepted():
     assert (api.budget, api.k, api.seed) == (1, 3, 0)
 
 
-@pytest.mark.parametrize(("answer", "problem"), [
-    (lambda p: p[:, :2], "an array of shape (2, 2) for input of shape (2, 3)"),
-    (lambda p: p * np.nan, "NaN or infinite values"),
-    (lambda p: p - 0.5, "negative values"),
-    (lambda p: p * 0, "a row of zeros"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (lambda p: p[:, :2], "an array of shape (2, 2) for input of shape (2, 3)"),
+        (lambda p: p * np.nan, "NaN or infinite values"),
+        (lambda p: p - 0.5, "negative values"),
+        (lambda p: p * 0, "a row of zeros"),
+    ],
+)
 def test_a_bad_defence_output_has_its_exact_message(answer, problem):
     def broken(proba, rng):
         return answer(proba)
@@ -103,20 +141,32 @@ def test_a_bad_defence_output_has_its_exact_message(answer, problem):
 
 def test_reverse_sigmoid_stays_finite_on_certain_answers():
     served = ReverseSigmoid()(np.array([[0.0, 1.0], [1.0, 0.0]]), np.random.default_rng(0))
-    np.testing.assert_allclose(served, [[0.38818423, 0.61181577], [0.61181577, 0.38818423]],
-                               atol=1e-8)  # fmt: skip
+    np.testing.assert_allclose(
+        served, [[0.38818423, 0.61181577], [0.61181577, 0.38818423]], atol=1e-8
+    )
 
 
-@pytest.mark.parametrize(("choice", "setting", "label"), [
-    ("label", {"mode": "label", "k": 1, "defences": []}, "label"),
-    ("custom", {"mode": "label", "k": 1, "defences": []}, "custom [label]"),
-    ("top_k", {"mode": "top_k", "k": 2, "defences": []}, "top_k [k=2]"),
-    ("custom", {"mode": "top_k", "k": 1, "defences": []}, "custom [top_k; k=1]"),
-    ("noisy", {"mode": "probabilities", "k": 1,
-               "defences": [{"name": "GaussianNoise", "scale": 0.1},
-                            {"name": "Rounding", "decimals": 2}]},
-     "noisy [GaussianNoise(scale=0.1); Rounding(decimals=2)]"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("choice", "setting", "label"),
+    [
+        ("label", {"mode": "label", "k": 1, "defences": []}, "label"),
+        ("custom", {"mode": "label", "k": 1, "defences": []}, "custom [label]"),
+        ("top_k", {"mode": "top_k", "k": 2, "defences": []}, "top_k [k=2]"),
+        ("custom", {"mode": "top_k", "k": 1, "defences": []}, "custom [top_k; k=1]"),
+        (
+            "noisy",
+            {
+                "mode": "probabilities",
+                "k": 1,
+                "defences": [
+                    {"name": "GaussianNoise", "scale": 0.1},
+                    {"name": "Rounding", "decimals": 2},
+                ],
+            },
+            "noisy [GaussianNoise(scale=0.1); Rounding(decimals=2)]",
+        ),
+    ],
+)
 def test_the_api_label_names_every_part_of_the_setting(choice, setting, label):
     assert api_label(choice, setting) == label
 
@@ -133,12 +183,21 @@ def test_mad_defaults_equal_the_shipped_config_and_name_the_proxy():
     assert MAD(MLP).proxy == "MLP" and MAD(0.0).proxy == "0.0"  # no name: its text
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"epsilon": -0.1}, "api.defences.0.epsilon=-0.1 is not allowed: it must be a number >= 0 "
-     "(L1 budget of each answer's perturbation, 0 to 2), e.g. api.defences.0.epsilon=0.5."),
-    ({"argmax_preserving": "yes"}, "api.defences.0.argmax_preserving='yes' is not allowed: it "
-     "must be true or false, e.g. api.defences.0.argmax_preserving=true."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"epsilon": -0.1},
+            "api.defences.0.epsilon=-0.1 is not allowed: it must be a number >= 0 "
+            "(L1 budget of each answer's perturbation, 0 to 2), e.g. api.defences.0.epsilon=0.5.",
+        ),
+        (
+            {"argmax_preserving": "yes"},
+            "api.defences.0.argmax_preserving='yes' is not allowed: it "
+            "must be true or false, e.g. api.defences.0.argmax_preserving=true.",
+        ),
+    ],
+)
 def test_mad_refusals_have_their_exact_message(options, message):
     with pytest.raises(MsmultError) as refused:
         MAD(proxy_mlp(), **options)

@@ -26,8 +26,9 @@ def test_arguments_default_to_the_issue_comparison():
 @pytest.mark.e2e
 def test_msmult_side_runs_without_art(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MSMULT_CACHE_DIR", str(tmp_path))
-    rows = load_script().main(["debug=fast", "victim.epochs=2", "--no-art", "--budget", "300",
-                               "--seeds", "0"])  # fmt: skip (overrides before --seeds' list)
+    rows = load_script().main(
+        ["debug=fast", "victim.epochs=2", "--no-art", "--budget", "300", "--seeds", "0"]
+    )
     assert rows[0]["art"] is None and 0.5 < rows[0]["msmult"] <= 1.0
     line = capsys.readouterr().out.splitlines()[1]
     assert line.split()[0] == "0" and "300 fit, 5 folds" in line  # crossfit: all 300 answers

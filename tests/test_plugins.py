@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT, read_report, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -40,8 +39,12 @@ def plugin_folder(tmp_path_factory) -> Path:
 
 def run_example(command: str, folder: Path, name: str):
     run_dir = folder / name
-    args = command.split()[1:] + ["debug=fast", "victim.epochs=2", "budget=500",
-                                  f"hydra.run.dir={run_dir}"]  # fmt: skip
+    args = command.split()[1:] + [
+        "debug=fast",
+        "victim.epochs=2",
+        "budget=500",
+        f"hydra.run.dir={run_dir}",
+    ]
     process = run_cli(*args, cwd=folder, cache=folder / "cache")
     assert process.returncode == 0, process.stderr[-3000:]
     return read_report(run_dir), run_dir
@@ -49,8 +52,12 @@ def run_example(command: str, folder: Path, name: str):
 
 def test_the_readme_shows_three_plugins():
     files, commands = readme_examples()
-    assert set(files) == {"myplugins.py", "myconf/rashomon/seeds.yaml",
-                          "myconf/attack/uncertainty.yaml", "myconf/api/smoothed.yaml"}  # fmt: skip
+    assert set(files) == {
+        "myplugins.py",
+        "myconf/rashomon/seeds.yaml",
+        "myconf/attack/uncertainty.yaml",
+        "myconf/api/smoothed.yaml",
+    }
     assert len(commands) == 3
 
 
@@ -77,7 +84,7 @@ def test_plugin_defence(plugin_folder):
     assert report["api"]["defences"] == [{"name": "Smoothing", "share": 0.3}]
 
 
-BROKEN = '''
+BROKEN = """
 import numpy as np
 import pandas as pd
 
@@ -92,23 +99,37 @@ class WrongShapes:
 
 def nan_defence(proba, rng):
     return proba * np.nan
-'''
+"""
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    (["rashomon._target_=nosuch.Explorer"], "Cannot build 'nosuch.Explorer'"),
-    (["hydra.searchpath=[file://conf]", "rashomon=wrong"],
-     "explorer WrongShapes returned scores['test'] of shape (1, 3, 2)"),
-    (["+api.defences=[{_target_: hydra.utils.get_method, path: broken.nan_defence}]"],
-     "API defence nan_defence returned NaN"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["rashomon._target_=nosuch.Explorer"], "Cannot build 'nosuch.Explorer'"),
+        (
+            ["hydra.searchpath=[file://conf]", "rashomon=wrong"],
+            "explorer WrongShapes returned scores['test'] of shape (1, 3, 2)",
+        ),
+        (
+            ["+api.defences=[{_target_: hydra.utils.get_method, path: broken.nan_defence}]"],
+            "API defence nan_defence returned NaN",
+        ),
+    ],
+)
 def test_broken_plugins_are_named_in_one_paragraph(tmp_path, overrides, message):
     (tmp_path / "broken.py").write_text(BROKEN, encoding="utf-8")
     (tmp_path / "conf" / "rashomon").mkdir(parents=True)
     (tmp_path / "conf" / "rashomon" / "wrong.yaml").write_text("_target_: broken.WrongShapes\n")
     run_dir = tmp_path / "run"
-    process = run_cli("run", "debug=fast", "victim.epochs=2", "budget=300", *overrides,
-                      f"hydra.run.dir={run_dir}", cwd=tmp_path)  # fmt: skip
+    process = run_cli(
+        "run",
+        "debug=fast",
+        "victim.epochs=2",
+        "budget=300",
+        *overrides,
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
     output = process.stdout + process.stderr
     assert process.returncode != 0
     assert message in output, output[-2000:]

@@ -31,8 +31,11 @@ def write_csv(path, rows: int = 600, flip: bool = False) -> None:
 
 def readme_csv_command(path) -> list[str]:
     """The README's CSV example, pointed at ``path``: its arguments after ``msmult``."""
-    line = next(line for line in (ROOT / "README.md").read_text().splitlines()
-                if line.startswith("msmult run dataset=csv"))  # fmt: skip
+    line = next(
+        line
+        for line in (ROOT / "README.md").read_text().splitlines()
+        if line.startswith("msmult run dataset=csv")
+    )
     assert re.search(r"\bbudget=\d+", line), "the README's CSV example must set a budget"
     return [arg.replace("my.csv", str(path)) for arg in shlex.split(line)[1:]]
 
@@ -69,13 +72,27 @@ def umask_022():
 
 def test_run_reports_its_folder_writes_readable_files_and_no_blank_stderr(tmp_path, umask_022):
     run_dir = tmp_path / "run"
-    process = run_cli("run", *FAST, "victim.epochs=1", "dataset=german", "budget=100",
-                      f"hydra.run.dir={run_dir}", cwd=tmp_path)  # fmt: skip
+    process = run_cli(
+        "run",
+        *FAST,
+        "victim.epochs=1",
+        "dataset=german",
+        "budget=100",
+        f"hydra.run.dir={run_dir}",
+        cwd=tmp_path,
+    )
     assert process.returncode == 0, process.stderr[-3000:]
     assert process.stdout.strip().splitlines()[-1] == f"outputs: {run_dir}"
     assert "" not in process.stderr.splitlines()  # stderr is a pipe here: no progress bars
-    for name in ("report.json", "report.md", "config.yaml", "predictions.parquet",
-                 "surrogates.csv", "epsilon_curve.png", ".msmult-complete.json"):  # fmt: skip
+    for name in (
+        "report.json",
+        "report.md",
+        "config.yaml",
+        "predictions.parquet",
+        "surrogates.csv",
+        "epsilon_curve.png",
+        ".msmult-complete.json",
+    ):
         assert (run_dir / name).stat().st_mode & 0o777 == 0o644, name
     entries = list((tmp_path / "cache" / "victims").glob("*/*"))
     assert entries and all(e.stat().st_mode & 0o777 == 0o644 for e in entries)
@@ -83,8 +100,9 @@ def test_run_reports_its_folder_writes_readable_files_and_no_blank_stderr(tmp_pa
 
 def test_a_failed_run_log_ends_with_the_error(tmp_path):
     run_dir = tmp_path / "run"
-    process = run_cli("run", *FAST, "dataset=german", "budget=5000", f"hydra.run.dir={run_dir}",
-                      cwd=tmp_path)  # fmt: skip
+    process = run_cli(
+        "run", *FAST, "dataset=german", "budget=5000", f"hydra.run.dir={run_dir}", cwd=tmp_path
+    )
     assert process.returncode != 0 and "Traceback" not in process.stderr
     last = (run_dir / "msmult.log").read_text().strip().splitlines()[-1]
     assert "ERROR" in last and "budget=5000" in last

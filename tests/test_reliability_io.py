@@ -55,8 +55,10 @@ def test_a_write_killed_midway_leaves_the_old_file_or_nothing(tmp_path, existed)
     target, started = tmp_path / "report.json", tmp_path / "started"
     if existed:
         target.write_text("OLD")
-    process = subprocess.Popen([sys.executable, "-c", WRITER, str(target), str(started)],
-                               cwd=Path(__file__).resolve().parents[1])  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(target), str(started)],
+        cwd=Path(__file__).resolve().parents[1],
+    )
     deadline = time.monotonic() + 60
     while not started.exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)

@@ -20,8 +20,14 @@ from msmult.report.summary import summary_table
 from msmult.study.tables import write_tables
 
 EXTRA = SetMetric("always_half", "always one half", "a test scale", lambda view: 0.5)
-API = {"choice": "probabilities", "mode": "probabilities", "k": None, "decimals": None,
-       "defences": [], "label": "probabilities"}  # fmt: skip
+API = {
+    "choice": "probabilities",
+    "mode": "probabilities",
+    "k": None,
+    "decimals": None,
+    "defences": [],
+    "label": "probabilities",
+}
 
 
 def record(seed: int = 0) -> RunRecord:
@@ -30,29 +36,52 @@ def record(seed: int = 0) -> RunRecord:
     n, m = 40, 6
     y, group = rng.integers(0, 2, n), rng.choice(["a", "b"], n)
     splits = Splits(
-        name="toy", x_victim=np.zeros((1, 1)), y_victim=np.zeros(1, int), x_pool=np.zeros((1, 1)),
-        x_test=np.zeros((n, 1)), y_test=y, group_test=group, classes=("no", "yes"),
-        sensitive="g", extra_eval={"second": EvalSet(np.zeros((10, 1)), y[:10], group[:10], "g")},
-    )  # fmt: skip
-    scores = {name: rng.dirichlet(np.ones(2), size=(m, rows)) for name, rows in
-              (("test", n), ("second", 10))}  # fmt: skip
+        name="toy",
+        x_victim=np.zeros((1, 1)),
+        y_victim=np.zeros(1, int),
+        x_pool=np.zeros((1, 1)),
+        x_test=np.zeros((n, 1)),
+        y_test=y,
+        group_test=group,
+        classes=("no", "yes"),
+        sensitive="g",
+        extra_eval={"second": EvalSet(np.zeros((10, 1)), y[:10], group[:10], "g")},
+    )
+    scores = {
+        name: rng.dirichlet(np.ones(2), size=(m, rows))
+        for name, rows in (("test", n), ("second", 10))
+    }
     exploration = Exploration(
         candidates=pd.DataFrame({"kind": ["base"] + ["bernoulli"] * (m - 1)}),
         losses=np.array([0.30, 0.31, 0.29, 0.40, 0.33, 0.305]),
-        scores=scores, epsilon=0.02, epsilon_grid=(0.0, 0.02, 0.05),
-    )  # fmt: skip
+        scores=scores,
+        epsilon=0.02,
+        epsilon_grid=(0.0, 0.02, 0.05),
+    )
     victim = rng.dirichlet(np.ones(2), size=n)
     evaluations = {
         "test": evaluate_set(exploration, "test", victim, y, group, 1),
-        "second": evaluate_set(exploration, "second", victim[:10], y[:10], group[:10], 1,
-                               with_curve=False),
-    }  # fmt: skip
+        "second": evaluate_set(
+            exploration, "second", victim[:10], y[:10], group[:10], 1, with_curve=False
+        ),
+    }
     return RunRecord(
-        splits=splits, victim_model="MLP", victim_cache="off", api=API, attack="knockoff",
-        budget=100, queries_used=100, fit_rows=80, holdout_rows=20,
-        holdout="share of the transfer set", explorer="dropout", exploration=exploration,
-        evaluations=evaluations, seed=seed, timing={"total_s": 1.5},
-    )  # fmt: skip
+        splits=splits,
+        victim_model="MLP",
+        victim_cache="off",
+        api=API,
+        attack="knockoff",
+        budget=100,
+        queries_used=100,
+        fit_rows=80,
+        holdout_rows=20,
+        holdout="share of the transfer set",
+        explorer="dropout",
+        exploration=exploration,
+        evaluations=evaluations,
+        seed=seed,
+        timing={"total_s": 1.5},
+    )
 
 
 def text(table) -> str:
@@ -63,13 +92,29 @@ def text(table) -> str:
 
 def test_report_sections_and_attack_without_api_mode():
     report = build_report(record())
-    assert list(report) == ["dataset", "victim", "api", "attack", "surrogate", "rashomon",
-                            "multiplicity", "fairness", "extra_eval", "seed", "timing"]  # fmt: skip
+    assert list(report) == [
+        "dataset",
+        "victim",
+        "api",
+        "attack",
+        "surrogate",
+        "rashomon",
+        "multiplicity",
+        "fairness",
+        "extra_eval",
+        "seed",
+        "timing",
+    ]
     assert report["api"] == API and report["rashomon"]["explorer"] == "dropout"
-    assert report["attack"] == {"name": "knockoff", "budget": 100, "queries_used": 100,
-                                "fit_rows": 80, "holdout_rows": 20,
-                                "holdout": "share of the transfer set",
-                                "holdout_mode": "split"}  # fmt: skip
+    assert report["attack"] == {
+        "name": "knockoff",
+        "budget": 100,
+        "queries_used": 100,
+        "fit_rows": 80,
+        "holdout_rows": 20,
+        "holdout": "share of the transfer set",
+        "holdout_mode": "split",
+    }
     assert set(report["fairness"]) == set(GAPS)
     second = report["extra_eval"]["second"]
     assert second["rows"] == 10 and second["members"] == report["multiplicity"]["set_size"] == 4
@@ -81,7 +126,10 @@ def test_epsilon_curve_and_report_share_the_registry_keys():
     keys = {"set_size", *(metric.name for metric in registry.SET_METRICS)}
     assert keys <= set(multiplicity)
     assert set(multiplicity) - keys == {
-        "rashomon_capacity_max", "rashomon_capacity_quantiles", "epsilon_curve"}  # fmt: skip
+        "rashomon_capacity_max",
+        "rashomon_capacity_quantiles",
+        "epsilon_curve",
+    }
     for point in multiplicity["epsilon_curve"]:
         assert set(point) == {"epsilon", *keys}
     at_epsilon = multiplicity["epsilon_curve"][1]  # epsilon 0.02: the report's own set

@@ -24,13 +24,13 @@ from msmult.models.mlp import MLP
 from msmult.models.text import EmbeddingBagClassifier
 from msmult.models.torch_classifier import TorchClassifier
 from msmult.rashomon.dropout import DropoutExplorer
-from msmult.rashomon.masked_forward import MaskedForward
 from msmult.rashomon.exploration import (
     Exploration,
     ExplorationTask,
     check_exploration,
     within_reach,
 )
+from msmult.rashomon.masked_forward import MaskedForward
 
 
 def random_sets(m: int, n: int, c: int, seed: int):
@@ -50,8 +50,9 @@ def test_one_pass_curve_equals_each_set_measured_from_scratch(c):
     for point, eps in zip(curve, epsilons):
         # the members in loss order (a mean over models is exact only in one order)
         members = np.argsort(losses, kind="stable")[: (losses <= 0.3 + eps).sum()]
-        expected = measure(SetView(scores[members], decisions[members], victim, decisions[0],
-                                   labels))  # fmt: skip
+        expected = measure(
+            SetView(scores[members], decisions[members], victim, decisions[0], labels)
+        )
         assert point["set_size"] == len(members)
         got = {k: point[k] for k in expected}
         capacity = got.pop("rashomon_capacity_mean"), expected.pop("rashomon_capacity_mean")
@@ -64,9 +65,13 @@ def test_one_pass_curve_equals_each_set_measured_from_scratch(c):
 
 def test_every_running_metric_is_used_by_the_curve():
     assert {m.name for m in SET_METRICS if m.running} >= {
-        "ambiguity_vs_victim", "discrepancy_vs_victim", "ambiguity_vs_base",
-        "discrepancy_vs_base", "viable_prediction_range_mean", "pairwise_disagreement_mean",
-    }  # fmt: skip
+        "ambiguity_vs_victim",
+        "discrepancy_vs_victim",
+        "ambiguity_vs_base",
+        "discrepancy_vs_base",
+        "viable_prediction_range_mean",
+        "pairwise_disagreement_mean",
+    }
 
 
 def test_warm_started_capacity_is_certified_on_every_prefix():
@@ -85,15 +90,15 @@ def test_warm_start_certifies_rows_a_new_model_cannot_change(monkeypatch):
     before = nested.at(4)
     solved = []
     real = nested_module.solve_by_columns
-    monkeypatch.setattr(nested_module, "solve_by_columns",
-                        lambda W, *a: solved.append(len(W)) or real(W, *a))  # fmt: skip
+    monkeypatch.setattr(
+        nested_module, "solve_by_columns", lambda W, *a: solved.append(len(W)) or real(W, *a)
+    )
     np.testing.assert_allclose(nested.at(5), before, rtol=1e-12)
     assert solved == []
 
 
 @pytest.mark.parametrize(("columns", "added", "rounds"), [(8, 8, 4), (1, 1, 1), (2, 1, 40)])
-def test_column_generation_gives_the_capacity_over_every_model(monkeypatch, columns, added,
-                                                                rounds):  # fmt: skip
+def test_column_generation_gives_the_capacity_over_every_model(monkeypatch, columns, added, rounds):
     # (1, 1, 1): one round cannot certify most rows, so they fall back to every model
     for name, value in (("_COLUMNS", columns), ("_ADDED", added), ("_ROUNDS", rounds)):
         monkeypatch.setattr(nested_module, name, value)
@@ -151,8 +156,7 @@ def test_shared_prefix_equals_the_whole_network_per_copy(module, x):
     rng = np.random.default_rng(0)
     masks = [torch.as_tensor(rng.uniform(0, 2, (3, u)).astype(np.float32)) for u in units]
     assert fast.prefix(x).shape[0] == len(x) and slow.prefix(x) is x
-    torch.testing.assert_close(fast.proba(masks, x, rows=4),
-                               slow.proba(masks, x, rows=4))  # fmt: skip
+    torch.testing.assert_close(fast.proba(masks, x, rows=4), slow.proba(masks, x, rows=4))
 
 
 class Residual(nn.Module):
@@ -182,8 +186,17 @@ def fitted():
 
 def explore(epsilon, grid):
     surrogate, x, y, targets = fitted()
-    task = ExplorationTask(surrogate, None, x[:160], targets[:160], x[160:200], targets[160:200],
-                           {"test": x[200:]}, epsilon, grid)  # fmt: skip
+    task = ExplorationTask(
+        surrogate,
+        None,
+        x[:160],
+        targets[:160],
+        x[160:200],
+        targets[160:200],
+        {"test": x[200:]},
+        epsilon,
+        grid,
+    )
     explorer = DropoutExplorer(rates=[0.05, 0.3, 0.6], draws_per_rate=4, models_per_pass=5)
     return explorer.explore(task), task, y[200:]
 
@@ -216,7 +229,8 @@ def test_an_exploration_missing_a_candidate_within_reach_is_refused():
     dropped = np.flatnonzero(scored)[-1]
     scored[dropped] = False
     keep = scored[some.scored]
-    broken = Exploration(some.candidates, some.losses, {"test": some.scores["test"][keep]},
-                         0.0, (0.0, 0.01), scored)  # fmt: skip
+    broken = Exploration(
+        some.candidates, some.losses, {"test": some.scores["test"][keep]}, 0.0, (0.0, 0.01), scored
+    )
     with pytest.raises(MsmultError, match="within epsilon 0.01 unscored"):
         check_exploration(broken, task, "dropout", 2)

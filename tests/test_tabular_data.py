@@ -115,9 +115,11 @@ def test_csv_detects_categoricals_and_multiclass_targets(tmp_path):
     rng = np.random.default_rng(0)
     path = write_csv(
         tmp_path / "toy.csv",
-        x=rng.normal(size=300), colour=rng.choice(["red", "blue"], 300),
-        group=rng.choice(["a", "b"], 300), label=rng.choice(["lo", "mid", "hi"], 300),
-    )  # fmt: skip
+        x=rng.normal(size=300),
+        colour=rng.choice(["red", "blue"], 300),
+        group=rng.choice(["a", "b"], 300),
+        label=rng.choice(["lo", "mid", "hi"], 300),
+    )
     splits = CsvDataset(path=path, target="label", sensitive="group").load(seed=0)
     assert splits.classes == ("hi", "lo", "mid")
     assert splits.x_victim.shape[1] == 1 + 2  # standardised x, one-hot colour; group excluded
@@ -184,13 +186,21 @@ def test_the_sensitive_column_is_not_an_input(monkeypatch, dataset):
             return frame
     else:
         by = dataset.split("_")[1]
-        make, module, reader = lambda: GermanCreditDataset(sensitive=by), german_module, "read_german"
+        make, module, reader = (
+            lambda: GermanCreditDataset(sensitive=by),
+            german_module,
+            "read_german",
+        )
         source, derived = ("A9", "sex") if by == "sex" else ("A13", "age_group")
 
         def tamper(frame):
             order = np.random.default_rng(1).permutation(len(frame))
-            return frame.assign(**{source: frame[source].to_numpy()[order],
-                                   derived: frame[derived].to_numpy()[order]})  # fmt: skip
+            return frame.assign(
+                **{
+                    source: frame[source].to_numpy()[order],
+                    derived: frame[derived].to_numpy()[order],
+                }
+            )
 
     honest = make().load(seed=0)
     original = getattr(module, reader)
@@ -204,8 +214,11 @@ def test_the_sensitive_column_is_not_an_input(monkeypatch, dataset):
 def test_loaders_record_the_sha256_of_every_file_they_read(tmp_path):
     assert set(AdultDataset().load(seed=0).data_sha256) == {"adult/adult.data", "adult/adult.test"}
     german = GermanCreditDataset().load(seed=0)
-    assert german.data_sha256 == {"german_credit/german.data": files.sha256_of(
-        files.data_root() / "german_credit" / "german.data")}  # fmt: skip
+    assert german.data_sha256 == {
+        "german_credit/german.data": files.sha256_of(
+            files.data_root() / "german_credit" / "german.data"
+        )
+    }
     path = write_csv(tmp_path / "t.csv", x=range(20), y=[0, 1] * 10, g=list("ab") * 10)
     before = CsvDataset(path=path, target="y", sensitive="g").load(seed=0).data_sha256
     write_csv(tmp_path / "t.csv", x=range(20), y=[1, 0] * 10, g=list("ab") * 10)
@@ -232,8 +245,10 @@ def test_missing_values_are_counted_dropped_imputed_or_left_out_of_groups(tmp_pa
     assert len(splits.x_victim) + len(splits.x_pool) + len(splits.x_test) == n - 2
     assert not np.isnan(splits.x_victim).any() and not np.isnan(splits.x_test).any()
     unknown = (splits.group_test == "").sum() + (splits.group_pool == "").sum()
-    assert unknown == missing["sensitive_unknown_rows"]["test"] + missing[
-        "sensitive_unknown_rows"]["pool"]  # fmt: skip
+    assert (
+        unknown
+        == missing["sensitive_unknown_rows"]["test"] + missing["sensitive_unknown_rows"]["pool"]
+    )
 
 
 def test_imputation_is_fitted_on_the_victim_rows(tmp_path):
@@ -256,8 +271,11 @@ def test_imputation_is_fitted_on_the_victim_rows(tmp_path):
 def test_too_many_groups_are_refused_with_a_bins_hint_and_bins_make_groups(tmp_path):
     ages = [18 + (i * 7) % 60 for i in range(120)]
     path = write_csv(tmp_path / "a.csv", x=range(120), age=ages, y=[0, 1] * 60)
-    with pytest.raises(MsmultError, match=r"dataset.sensitive='age' has 60 distinct values, more "
-                       r"than dataset.max_groups=10.*dataset.sensitive_bins=\["):  # fmt: skip
+    with pytest.raises(
+        MsmultError,
+        match=r"dataset.sensitive='age' has 60 distinct values, more "
+        r"than dataset.max_groups=10.*dataset.sensitive_bins=\[",
+    ):
         CsvDataset(path=path, target="y", sensitive="age").load(seed=0)
     splits = CsvDataset(path=path, target="y", sensitive="age", sensitive_bins=[25, 60]).load(0)
     assert set(splits.group_test) | set(splits.group_pool) == {"< 25", "[25, 60)", ">= 60"}

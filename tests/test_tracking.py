@@ -11,13 +11,21 @@ from tests.conftest import FAST, run_cli
 
 
 def test_report_numbers_become_dotted_metrics():
-    report = {"victim": {"accuracy": 0.8, "cache": "hit", "ok": True},
-              "curve": [{"epsilon": 0.0, "set_size": 3}, {"epsilon": 0.01, "set_size": 5}],
-              "quantiles": [0.1, 0.2], "nan": float("nan"), "odd key(1)": 2}  # fmt: skip
+    report = {
+        "victim": {"accuracy": 0.8, "cache": "hit", "ok": True},
+        "curve": [{"epsilon": 0.0, "set_size": 3}, {"epsilon": 0.01, "set_size": 5}],
+        "quantiles": [0.1, 0.2],
+        "nan": float("nan"),
+        "odd key(1)": 2,
+    }
     assert report_metrics(report) == {
-        "victim.accuracy": 0.8, "curve.0.epsilon": 0.0, "curve.0.set_size": 3.0,
-        "curve.1.epsilon": 0.01, "curve.1.set_size": 5.0, "odd key_1_": 2.0,
-    }  # fmt: skip
+        "victim.accuracy": 0.8,
+        "curve.0.epsilon": 0.0,
+        "curve.0.set_size": 3.0,
+        "curve.1.epsilon": 0.01,
+        "curve.1.set_size": 5.0,
+        "odd key_1_": 2.0,
+    }
 
 
 def test_config_becomes_flat_text_params():
@@ -34,9 +42,19 @@ def test_a_folder_becomes_a_file_uri_and_urls_stay(tmp_path):
 def test_a_sweep_logs_one_mlflow_run_per_job(tmp_path):
     mlflow = pytest.importorskip("mlflow", reason="pip install 'msmult[mlflow]'")
     store, sweep = tmp_path / "mlruns", tmp_path / "sweep"
-    process = run_cli("run", "-m", *FAST, "victim.epochs=1", "dataset=german", "budget=100",
-                      "seed=0,1", "tracking=mlflow", f"tracking.tracking_uri={store}",
-                      f"hydra.sweep.dir={sweep}", cwd=tmp_path)  # fmt: skip
+    process = run_cli(
+        "run",
+        "-m",
+        *FAST,
+        "victim.epochs=1",
+        "dataset=german",
+        "budget=100",
+        "seed=0,1",
+        "tracking=mlflow",
+        f"tracking.tracking_uri={store}",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     assert process.returncode == 0, process.stderr[-3000:]
     assert process.stdout.strip().splitlines()[-1] == f"sweep outputs: {sweep}"
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")

@@ -70,12 +70,15 @@ def test_cosine_schedule_reaches_the_configured_final_rate():
     assert lr_scheduler(optimiser, "constant", 5, 0.0) is None
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    ({"lr_schedule": "step"}, "surrogate.lr_schedule='step'"),
-    ({"final_lr": 0.5}, "surrogate.final_lr=0.5"),
-    ({"validation_share": 1.0}, "surrogate.validation_share=1.0"),
-    ({"patience": 0}, "surrogate.patience=0"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"lr_schedule": "step"}, "surrogate.lr_schedule='step'"),
+        ({"final_lr": 0.5}, "surrogate.final_lr=0.5"),
+        ({"validation_share": 1.0}, "surrogate.validation_share=1.0"),
+        ({"patience": 0}, "surrogate.patience=0"),
+    ],
+)
 def test_bad_training_settings_are_refused(args, message):
     with pytest.raises(MsmultError, match=re.escape(message)):
         TorchClassifier(zero_linear, 2, lr=0.01, name="surrogate", **args)

@@ -27,23 +27,30 @@ def test_wilson_interval_matches_the_hand_computed_formula():
     assert wilson_interval(10, 10) == pytest.approx((1 - 0.27753, 1.0), abs=1e-4)
 
 
-VICTIM = {"accuracy": 0.85, "fairness": {"demographic_parity_difference": 0.20,
-                                         "equalized_odds_difference": 0.10,
-                                         "equal_opportunity_difference": 0.08}}  # fmt: skip
+VICTIM = {
+    "accuracy": 0.85,
+    "fairness": {
+        "demographic_parity_difference": 0.20,
+        "equalized_odds_difference": 0.10,
+        "equal_opportunity_difference": 0.08,
+    },
+}
 
 
 def member_table():
     # row 0 passes; 1 accuracy off by 0.02; 2 a gap off by 0.03; 3 agreement 0.97;
     # 4 would pass but is not a member; 5 passes (differences just inside the tolerances)
-    return pd.DataFrame({
-        "explorer": ["base", "dropout", "dropout", "retrain", "retrain", "retrain"],
-        "in_set": [True, True, True, True, False, True],
-        "accuracy": [0.85, 0.87, 0.85, 0.85, 0.85, 0.855],
-        "fidelity": [0.99, 0.99, 0.99, 0.97, 0.99, 0.981],
-        "demographic_parity_difference": [0.2, 0.2, 0.23, 0.2, 0.2, 0.215],
-        "equalized_odds_difference": [0.1, 0.1, 0.1, 0.1, 0.1, 0.09],
-        "equal_opportunity_difference": [0.08, 0.08, 0.08, 0.08, 0.08, 0.095],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "explorer": ["base", "dropout", "dropout", "retrain", "retrain", "retrain"],
+            "in_set": [True, True, True, True, False, True],
+            "accuracy": [0.85, 0.87, 0.85, 0.85, 0.85, 0.855],
+            "fidelity": [0.99, 0.99, 0.99, 0.97, 0.99, 0.981],
+            "demographic_parity_difference": [0.2, 0.2, 0.23, 0.2, 0.2, 0.215],
+            "equalized_odds_difference": [0.1, 0.1, 0.1, 0.1, 0.1, 0.09],
+            "equal_opportunity_difference": [0.08, 0.08, 0.08, 0.08, 0.08, 0.095],
+        }
+    )
 
 
 def test_each_tolerance_fails_a_member_and_non_members_do_not_count():
@@ -78,8 +85,12 @@ def test_tolerances_outside_zero_one_are_refused_by_name(key, value):
 
 def test_study_tables_carry_the_verdict_of_the_set_and_of_each_explorer():
     stats = ("share", "low", "high", "members")
-    runs = pd.DataFrame(columns=[*(f"verdict.{s}" for s in stats),
-                                 *(f"verdict.explorers.retrain.{s}" for s in stats)])  # fmt: skip
+    runs = pd.DataFrame(
+        columns=[
+            *(f"verdict.{s}" for s in stats),
+            *(f"verdict.explorers.retrain.{s}" for s in stats),
+        ]
+    )
     columns = verdict_columns(runs)
     assert columns[("passes as the victim", "share")] == "verdict.share"
     retrain_high = columns[("passes as the victim (retrain)", "95% CI high")]

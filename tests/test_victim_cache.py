@@ -24,8 +24,14 @@ def splits():
 
 
 def config(tmp_path, **changes):
-    values = {"dataset": {"name": "toy"}, "victim": {"epochs": 3}, "seed": 0, "threads": 1,
-              "victim_cache": True, "cache_dir": str(tmp_path)}  # fmt: skip
+    values = {
+        "dataset": {"name": "toy"},
+        "victim": {"epochs": 3},
+        "seed": 0,
+        "threads": 1,
+        "victim_cache": True,
+        "cache_dir": str(tmp_path),
+    }
     return OmegaConf.create({**values, **changes})
 
 
@@ -51,9 +57,16 @@ def test_second_fit_is_a_hit_with_identical_predictions(tmp_path, splits):
 
 
 def test_key_changes_with_dataset_victim_seed_and_threads(tmp_path):
-    keys = {cache_key(config(tmp_path, **change))[0] for change in (
-        {}, {"seed": 1}, {"threads": 2}, {"victim": {"epochs": 4}}, {"dataset": {"name": "other"}},
-    )}  # fmt: skip
+    keys = {
+        cache_key(config(tmp_path, **change))[0]
+        for change in (
+            {},
+            {"seed": 1},
+            {"threads": 2},
+            {"victim": {"epochs": 4}},
+            {"dataset": {"name": "other"}},
+        )
+    }
     assert len(keys) == 5
     assert cache_key(config(tmp_path, cache_dir="/elsewhere"))[0] == cache_key(config(tmp_path))[0]
 
@@ -104,6 +117,7 @@ def test_changed_data_files_change_the_key_and_retrain(tmp_path, splits):
     assert (second.predict(new.x_test) == flipped).mean() > 0.75  # trained on the new labels
     assert (first.predict(new.x_test) == flipped).mean() < 0.25
     assert fit_victim(victim(epochs=40), old, cfg)[1] == "hit"  # both entries live side by side
-    meta = json.loads((tmp_path / "victims" / cache_key(cfg, new.data_sha256)[0] / "meta.json")
-                      .read_text())  # fmt: skip
+    meta = json.loads(
+        (tmp_path / "victims" / cache_key(cfg, new.data_sha256)[0] / "meta.json").read_text()
+    )
     assert meta["data_sha256"] == {"/data/my.csv": "b" * 64}

@@ -60,8 +60,15 @@ class ActiveThiefAttack:
     ) -> None:
         self.strategy = choice("attack.strategy", strategy, STRATEGIES)
         self.rounds = whole("attack.rounds", rounds, 1, example="attack.rounds=4")
-        self.seed_share = number("attack.seed_share", seed_share, 0, 1, open_low=True,
-                                 open_high=True, example="attack.seed_share=0.1")  # fmt: skip
+        self.seed_share = number(
+            "attack.seed_share",
+            seed_share,
+            0,
+            1,
+            open_low=True,
+            open_high=True,
+            example="attack.seed_share=0.1",
+        )
         self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
 
     def seed_rows(self, budget: int) -> int:
@@ -71,14 +78,23 @@ class ActiveThiefAttack:
         """The budget must pay for the seed set and one row per round, from distinct pool rows."""
         needed = self.seed_rows(budget) + self.rounds
         if budget < needed:
-            raise bad_value("budget", budget, f"attack=active needs the seed set "
-                            f"({self.seed_rows(budget)} rows, attack.seed_share={self.seed_share}) "
-                            f"plus one row for each of attack.rounds={self.rounds} after the "
-                            "fidelity holdout", f"budget={4 * needed}")  # fmt: skip
+            raise bad_value(
+                "budget",
+                budget,
+                f"attack=active needs the seed set "
+                f"({self.seed_rows(budget)} rows, attack.seed_share={self.seed_share}) "
+                f"plus one row for each of attack.rounds={self.rounds} after the "
+                "fidelity holdout",
+                f"budget={4 * needed}",
+            )
         if budget > pool_rows:
-            raise bad_value("budget", budget, f"it is larger than the attacker pool ({pool_rows} "
-                            "rows) and attack=active queries distinct pool rows",
-                            f"budget={pool_rows}")  # fmt: skip
+            raise bad_value(
+                "budget",
+                budget,
+                f"it is larger than the attacker pool ({pool_rows} "
+                "rows) and attack=active queries distinct pool rows",
+                f"budget={pool_rows}",
+            )
 
     def run(
         self, api: PredictionAPI, pool: np.ndarray, new_surrogate: SurrogateFactory

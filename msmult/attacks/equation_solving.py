@@ -44,14 +44,17 @@ def solve_logistic(x: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, float,
     return solution[:-1], float(solution[-1]), residual
 
 
-def embed_linear(surrogate: TorchClassifier, input_shape: tuple[int, ...], w: np.ndarray,
-                 b: float) -> TorchClassifier:  # fmt: skip
+def embed_linear(
+    surrogate: TorchClassifier, input_shape: tuple[int, ...], w: np.ndarray, b: float
+) -> TorchClassifier:
     """Set a binary MLP surrogate's weights so that its logit difference is exactly w.x + b."""
     module = surrogate.build(input_shape) if isinstance(surrogate, TorchClassifier) else None
     layers = [m for m in module.modules() if isinstance(m, nn.Linear)] if module else []
     if not isinstance(module, MLP) or any(layer.out_features < 2 for layer in layers[:-1]):
-        raise MsmultError(f"{NEEDS}, with surrogate=mlp or surrogate=linear (an MLP whose hidden "
-                          "layers have at least 2 units each) to hold the recovered weights.")
+        raise MsmultError(
+            f"{NEEDS}, with surrogate=mlp or surrogate=linear (an MLP whose hidden "
+            "layers have at least 2 units each) to hold the recovered weights."
+        )
     weight = torch.as_tensor(w, dtype=torch.float32)
     with torch.no_grad():
         for layer in layers:
@@ -77,40 +80,56 @@ class EquationSolvingAttack:
     name = "equation_solving"
 
     def __init__(self, verify_rows: int = 10, tolerance: float = 1e-4, seed: int = 0) -> None:
-        self.verify_rows = whole("attack.verify_rows", verify_rows, 1,
-                                 example="attack.verify_rows=10")  # fmt: skip
-        self.tolerance = number("attack.tolerance", tolerance, 0, open_low=True,
-                                example="attack.tolerance=1e-4")  # fmt: skip
+        self.verify_rows = whole(
+            "attack.verify_rows", verify_rows, 1, example="attack.verify_rows=10"
+        )
+        self.tolerance = number(
+            "attack.tolerance", tolerance, 0, open_low=True, example="attack.tolerance=1e-4"
+        )
         self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
 
     def check(self, budget: int, pool_rows: int) -> None:
         if budget < 2 + self.verify_rows:
-            raise bad_value("budget", budget, f"{NEEDS}; it queries d + 1 + attack.verify_rows "
-                            "rows (d: the number of model inputs) after the fidelity holdout",
-                            "budget=2000")  # fmt: skip
+            raise bad_value(
+                "budget",
+                budget,
+                f"{NEEDS}; it queries d + 1 + attack.verify_rows "
+                "rows (d: the number of model inputs) after the fidelity holdout",
+                "budget=2000",
+            )
 
     def run(
         self, api: PredictionAPI, pool: np.ndarray, new_surrogate: SurrogateFactory
     ) -> TransferSet:
         if api.mode != "probabilities" or api.n_classes != 2:
-            raise MsmultError(f"{NEEDS}; this run's API answers mode={api.mode} for "
-                              f"{api.n_classes} classes (use api=probabilities).")  # fmt: skip
+            raise MsmultError(
+                f"{NEEDS}; this run's API answers mode={api.mode} for "
+                f"{api.n_classes} classes (use api=probabilities)."
+            )
         shape = pool.shape[1:]
         d = int(np.prod(shape))
         n_rows = d + 1 + self.verify_rows
         if n_rows > api.remaining:
-            raise bad_value("budget", api.budget, f"{NEEDS}; it queries d + 1 + attack.verify_rows"
-                            f" = {n_rows} rows after the fidelity holdout, but only "
-                            f"{api.remaining} queries remain", f"budget={4 * n_rows}")  # fmt: skip
+            raise bad_value(
+                "budget",
+                api.budget,
+                f"{NEEDS}; it queries d + 1 + attack.verify_rows"
+                f" = {n_rows} rows after the fidelity holdout, but only "
+                f"{api.remaining} queries remain",
+                f"budget={4 * n_rows}",
+            )
         rng = np.random.default_rng(self.seed)
         x = rng.standard_normal((n_rows, *shape)).astype(pool.dtype)
         answers = api.query(x)
         w, b, residual = solve_logistic(x.reshape(n_rows, d).astype(np.float64), answers)
         if not residual <= self.tolerance:
-            raise MsmultError(f"{NEEDS}: no logistic model reproduces the API's answers on the "
-                              f"{n_rows} queried rows (worst probability residual {residual:.3g} > "
-                              f"{self.tolerance}); the victim is not a logistic regression or "
-                              "its answers are perturbed (defences, rounding).")  # fmt: skip
+            raise MsmultError(
+                f"{NEEDS}: no logistic model reproduces the API's answers on the "
+                f"{n_rows} queried rows (worst probability residual {residual:.3g} > "
+                f"{self.tolerance}); the victim is not a logistic regression or "
+                "its answers are perturbed (defences, rounding)."
+            )
         surrogate = embed_linear(new_surrogate(self.seed), shape, w, b)
-        return TransferSet(x, api.as_targets(answers), api.queries_used, self.name,
-                           surrogate=surrogate)  # fmt: skip
+        return TransferSet(
+            x, api.as_targets(answers), api.queries_used, self.name, surrogate=surrogate
+        )

@@ -44,8 +44,9 @@ def project(x: np.ndarray, domain: InputDomain) -> np.ndarray:
     return valid.astype(x.dtype)
 
 
-def label_gradient_sign(surrogate: TorchClassifier, x: np.ndarray, labels: np.ndarray,
-                        batch_size: int = 4096) -> np.ndarray:  # fmt: skip
+def label_gradient_sign(
+    surrogate: TorchClassifier, x: np.ndarray, labels: np.ndarray, batch_size: int = 4096
+) -> np.ndarray:
     """sign(d logit_label(x) / dx) of the fitted torch surrogate, row by row."""
     signs = []
     for start in range(0, len(x), batch_size):
@@ -66,11 +67,16 @@ class JacobianAttack:
     def __init__(self, seed_rows: int = 150, tau: int = 3, seed: int = 0, **step: Any) -> None:
         unknown = sorted(set(step) - {"lambda"})
         if unknown:
-            raise bad_value(f"attack.{unknown[0]}", step[unknown[0]], "attack=jacobian takes "
-                            "seed_rows, lambda, tau and seed", "attack.lambda=0.1")  # fmt: skip
+            raise bad_value(
+                f"attack.{unknown[0]}",
+                step[unknown[0]],
+                "attack=jacobian takes seed_rows, lambda, tau and seed",
+                "attack.lambda=0.1",
+            )
         self.seed_rows = whole("attack.seed_rows", seed_rows, 1, example="attack.seed_rows=150")
-        self.step = number("attack.lambda", step.get("lambda", 0.1), 0, open_low=True,
-                           example="attack.lambda=0.1")  # fmt: skip
+        self.step = number(
+            "attack.lambda", step.get("lambda", 0.1), 0, open_low=True, example="attack.lambda=0.1"
+        )
         self.tau = whole("attack.tau", tau, 1, example="attack.tau=3")
         self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
         self.domain: InputDomain | None = None
@@ -87,19 +93,29 @@ class JacobianAttack:
 
     def check(self, budget: int, pool_rows: int) -> None:
         if self.seed_rows > pool_rows:
-            raise bad_value("attack.seed_rows", self.seed_rows, "it must be at most the attacker "
-                            f"pool's {pool_rows} rows", "attack.seed_rows=150")  # fmt: skip
+            raise bad_value(
+                "attack.seed_rows",
+                self.seed_rows,
+                f"it must be at most the attacker pool's {pool_rows} rows",
+                "attack.seed_rows=150",
+            )
         if budget <= self.seed_rows:
-            raise bad_value("budget", budget, "attack=jacobian needs more queries than its seed "
-                            f"set (attack.seed_rows={self.seed_rows}) after the fidelity holdout",
-                            f"budget={10 * self.seed_rows}")  # fmt: skip
+            raise bad_value(
+                "budget",
+                budget,
+                "attack=jacobian needs more queries than its seed "
+                f"set (attack.seed_rows={self.seed_rows}) after the fidelity holdout",
+                f"budget={10 * self.seed_rows}",
+            )
 
     def run(
         self, api: PredictionAPI, pool: np.ndarray, new_surrogate: SurrogateFactory
     ) -> TransferSet:
         if self.domain is None:
-            raise MsmultError("attack=jacobian needs the dataset's input domain: call "
-                              "use_domain(splits.domain) first (msmult.attacks.prepare does).")
+            raise MsmultError(
+                "attack=jacobian needs the dataset's input domain: call "
+                "use_domain(splits.domain) first (msmult.attacks.prepare does)."
+            )
         require_torch(new_surrogate(self.seed), "attack=jacobian follows the surrogate's gradients")
         self.check(api.remaining, len(pool))
         rng = np.random.default_rng(self.seed)

@@ -28,8 +28,13 @@ class KnockoffAttack:
     def check(self, budget: int, pool_rows: int) -> None:
         """Knockoff queries distinct pool rows, so the budget cannot exceed the pool."""
         if budget > pool_rows:
-            raise bad_value("budget", budget, f"it is larger than the attacker pool ({pool_rows} "
-                            "rows) and knockoff queries distinct pool rows", f"budget={pool_rows}")  # fmt: skip
+            raise bad_value(
+                "budget",
+                budget,
+                f"it is larger than the attacker pool ({pool_rows} "
+                "rows) and knockoff queries distinct pool rows",
+                f"budget={pool_rows}",
+            )
 
     def run(
         self, api: PredictionAPI, pool: np.ndarray, new_surrogate: SurrogateFactory

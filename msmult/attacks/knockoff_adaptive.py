@@ -94,9 +94,16 @@ class AdaptiveKnockoffAttack:
 
     name = "knockoff_adaptive"
 
-    def __init__(self, n_clusters: int = 32, reward: str = "all", rounds: int = 4,
-                 step_rows: int = 1, lr: float = 0.1, window: int = 25,
-                 seed: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        n_clusters: int = 32,
+        reward: str = "all",
+        rounds: int = 4,
+        step_rows: int = 1,
+        lr: float = 0.1,
+        window: int = 25,
+        seed: int = 0,
+    ) -> None:
         self.n_clusters = whole("attack.n_clusters", n_clusters, 2, example="attack.n_clusters=32")
         self.reward = choice("attack.reward", reward, REWARDS)
         self.rounds = whole("attack.rounds", rounds, 1, example="attack.rounds=4")
@@ -108,33 +115,48 @@ class AdaptiveKnockoffAttack:
 
     def check(self, budget: int, pool_rows: int) -> None:
         if self.n_clusters > pool_rows:
-            raise bad_value("attack.n_clusters", self.n_clusters,
-                            f"it must be at most the attacker pool's {pool_rows} rows",
-                            "attack.n_clusters=32")  # fmt: skip
+            raise bad_value(
+                "attack.n_clusters",
+                self.n_clusters,
+                f"it must be at most the attacker pool's {pool_rows} rows",
+                "attack.n_clusters=32",
+            )
         if budget > pool_rows:
-            raise bad_value("budget", budget, f"it is larger than the attacker pool ({pool_rows} "
-                            "rows) and knockoff_adaptive queries distinct pool rows",
-                            f"budget={pool_rows}")  # fmt: skip
+            raise bad_value(
+                "budget",
+                budget,
+                f"it is larger than the attacker pool ({pool_rows} "
+                "rows) and knockoff_adaptive queries distinct pool rows",
+                f"budget={pool_rows}",
+            )
         if budget < self.rounds:
-            raise bad_value("budget", budget, f"attack.rounds={self.rounds} needs at least one "
-                            "query per round after the fidelity holdout",
-                            f"budget={10 * self.rounds}")  # fmt: skip
+            raise bad_value(
+                "budget",
+                budget,
+                f"attack.rounds={self.rounds} needs at least one "
+                "query per round after the fidelity holdout",
+                f"budget={10 * self.rounds}",
+            )
 
     def clusters(self, pool: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
         """Each k-means cluster's pool rows, in a seeded random order (the order they are drawn).
         One BLAS/OpenMP thread: on 2 shared cores two threads made it about 6x slower."""
         flat = pool.reshape(len(pool), -1).astype(np.float32)
         with threadpool_limits(1):
-            labels = MiniBatchKMeans(self.n_clusters, random_state=self.seed, n_init=3,
-                                     batch_size=2048).fit_predict(flat)  # fmt: skip
+            labels = MiniBatchKMeans(
+                self.n_clusters, random_state=self.seed, n_init=3, batch_size=2048
+            ).fit_predict(flat)
         return [rng.permutation(np.flatnonzero(labels == k)) for k in range(self.n_clusters)]
 
     def step_reward(
         self, answers: np.ndarray, proba: np.ndarray | None, recent: np.ndarray
     ) -> float:
         """The configured reward for one step's answers, each part standardised."""
-        raw = {"cert": certainty(answers), "div": diversity(answers, recent),
-               "loss": surrogate_loss(answers, proba)}  # fmt: skip
+        raw = {
+            "cert": certainty(answers),
+            "div": diversity(answers, recent),
+            "loss": surrogate_loss(answers, proba),
+        }
         scaled = {name: self.scales[name](float(values.mean())) for name, values in raw.items()}
         return sum(scaled.values()) if self.reward == "all" else scaled[self.reward]
 
@@ -169,9 +191,16 @@ class AdaptiveKnockoffAttack:
                     surrogate = new_surrogate(self.seed + r).fit(seen, np.concatenate(answers))
         return self.transfer(pool, rows, answers, sizes, api.queries_used)
 
-    def transfer(self, pool: np.ndarray, rows: list[np.ndarray], answers: list[np.ndarray],
-                 sizes: list[int], queries_used: int) -> TransferSet:  # fmt: skip
+    def transfer(
+        self,
+        pool: np.ndarray,
+        rows: list[np.ndarray],
+        answers: list[np.ndarray],
+        sizes: list[int],
+        queries_used: int,
+    ) -> TransferSet:
         """The queried rows and answers in query order, one round per surrogate refit."""
         chosen = np.concatenate(rows)
-        return TransferSet(pool[chosen], np.concatenate(answers), queries_used, self.name,
-                           tuple(sizes))  # fmt: skip
+        return TransferSet(
+            pool[chosen], np.concatenate(answers), queries_used, self.name, tuple(sizes)
+        )

@@ -69,6 +69,7 @@ class CsvDataset(GroupOptions):
             positive_class=self.positive_class,
             info={"path": str(Path(self.path).resolve())},
             groups=self,
-            data_sha256={str(Path(self.path).expanduser().resolve()): sha256_of(
-                Path(self.path).expanduser())},
+            data_sha256={
+                str(Path(self.path).expanduser().resolve()): sha256_of(Path(self.path).expanduser())
+            },
         )

@@ -12,7 +12,7 @@ import pandas as pd
 
 from msmult.data.files import shipped_hashes, verified_path
 from msmult.data.options import TaskDataset, check_fractions
-from msmult.data.splits import InputDomain, EvalSet, Splits, count_test_rows, three_way_split
+from msmult.data.splits import EvalSet, InputDomain, Splits, count_test_rows, three_way_split
 from msmult.data.text import hash_ids
 from msmult.errors import MsmultError
 from msmult.validation import flag, whole
@@ -149,8 +149,10 @@ class DavidsonDataset(TaskDataset):
             positive_class=self.classes.index(self.positive_class),
             info=info,
             extra_eval=extra,
-            data_sha256={**shipped_hashes(FOLDER, TWEETS, DIALECT),
-                         **(shipped_hashes(HATECHECK_FOLDER, HATECHECK) if self.hatecheck else {})},
+            data_sha256={
+                **shipped_hashes(FOLDER, TWEETS, DIALECT),
+                **(shipped_hashes(HATECHECK_FOLDER, HATECHECK) if self.hatecheck else {}),
+            },
             y_pool=y[pool],
             group_pool=group[pool],
             domain=InputDomain("tokens"),

@@ -30,8 +30,9 @@ class GroupOptions:
 
     def check_group_options(self) -> None:
         self.sensitive_as_feature = flag("dataset.sensitive_as_feature", self.sensitive_as_feature)
-        self.max_groups = whole("dataset.max_groups", self.max_groups, 2,
-                                example="dataset.max_groups=10")  # fmt: skip
+        self.max_groups = whole(
+            "dataset.max_groups", self.max_groups, 2, example="dataset.max_groups=10"
+        )
         if self.sensitive_bins is not None:
             self.sensitive_bins = check_bins(self.sensitive_bins)
 
@@ -40,8 +41,9 @@ def check_bins(values: Sequence[float]) -> tuple[float, ...]:
     """A non-empty, strictly increasing list of numbers."""
     edges = numbers(BINS_KEY, values, what=", strictly increasing", example=f"{BINS_KEY}=[25,60]")
     if any(b <= a for a, b in zip(edges, edges[1:])):
-        raise bad_value(BINS_KEY, edges, "the edges must be strictly increasing",
-                        f"{BINS_KEY}=[25,60]")  # fmt: skip
+        raise bad_value(
+            BINS_KEY, edges, "the edges must be strictly increasing", f"{BINS_KEY}=[25,60]"
+        )
     return tuple(edges)
 
 

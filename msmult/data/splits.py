@@ -61,7 +61,9 @@ class InputDomain:
     one_hot_blocks: tuple[tuple[int, int], ...] = ()
 
     @classmethod
-    def observed(cls, kind: str, x: np.ndarray, axes: tuple[int, ...] = (0,), **kwargs) -> InputDomain:
+    def observed(
+        cls, kind: str, x: np.ndarray, axes: tuple[int, ...] = (0,), **kwargs
+    ) -> InputDomain:
         """The range of ``x`` (the victim's split) over ``axes``, kept broadcastable to a row."""
         low, high = x.min(axis=axes, keepdims=True)[0], x.max(axis=axes, keepdims=True)[0]
         return cls(kind, low, high, **kwargs)

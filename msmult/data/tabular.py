@@ -110,8 +110,9 @@ def prepare_tabular(
 
     def group_of(rows: pd.DataFrame) -> np.ndarray:
         column = rows[sensitive]
-        return group_labels(binned(column, groups.sensitive_bins) if groups.sensitive_bins
-                            else column)  # fmt: skip
+        return group_labels(
+            binned(column, groups.sensitive_bins) if groups.sensitive_bins else column
+        )
 
     all_groups = pd.Series(group_of(all_rows), name=sensitive).replace("", None)
     check_group_count(all_groups, name, groups.max_groups)
@@ -138,15 +139,20 @@ def prepare_tabular(
     group_test, group_pool = group_of(test_rows), group_of(frame.iloc[pool])
     missing = {
         "target_rows_dropped": n_rows - len(all_rows),
-        "sensitive_unknown_rows": {"victim": int((group_of(frame.iloc[victim]) == "").sum()),
-                                   "pool": int((group_pool == "").sum()),
-                                   "test": int((group_test == "").sum())},
+        "sensitive_unknown_rows": {
+            "victim": int((group_of(frame.iloc[victim]) == "").sum()),
+            "pool": int((group_pool == "").sum()),
+            "test": int((group_test == "").sum()),
+        },
         "feature_values_imputed": {
             split: int(rows[features.columns].isna().to_numpy().sum())
-            for split, rows in (("victim", frame.iloc[victim]), ("pool", frame.iloc[pool]),
-                                ("test", test_rows))
+            for split, rows in (
+                ("victim", frame.iloc[victim]),
+                ("pool", frame.iloc[pool]),
+                ("test", test_rows),
+            )
         },
-    }  # fmt: skip
+    }
     if missing["target_rows_dropped"] or any(missing["feature_values_imputed"].values()):
         log.info("data: missing values %s", missing)
     return Splits(
@@ -162,7 +168,9 @@ def prepare_tabular(
         positive_class=positive,
         y_pool=y_all[pool],
         group_pool=group_pool,
-        domain=InputDomain.observed("tabular", x_victim, one_hot_blocks=one_hot_blocks(transformer)),
+        domain=InputDomain.observed(
+            "tabular", x_victim, one_hot_blocks=one_hot_blocks(transformer)
+        ),
         info={
             "rows": {"victim": len(victim), "pool": len(pool), "test": len(test_rows)},
             "features": int(transformer.transform(features.iloc[:1]).shape[1]),

@@ -102,8 +102,9 @@ class NestedCapacity:
         else:
             self.weights = np.zeros((len(W), k))
         if rows.size:
-            self.bits[rows], self.weights[rows] = solve_by_columns(W[rows], L[rows], self.tol,
-                                                                   start)  # fmt: skip
+            self.bits[rows], self.weights[rows] = solve_by_columns(
+                W[rows], L[rows], self.tol, start
+            )
         self.bits[self.same] = 0.0  # identical models: exactly 1
 
 

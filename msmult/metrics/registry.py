@@ -17,7 +17,6 @@ from functools import cached_property
 import numpy as np
 
 from msmult.metrics.capacity import rashomon_capacity
-from msmult.metrics.nested import NestedSets
 from msmult.metrics.multiplicity import (
     _decisions,
     ambiguity,
@@ -27,6 +26,7 @@ from msmult.metrics.multiplicity import (
     score_variance,
     viable_prediction_range,
 )
+from msmult.metrics.nested import NestedSets
 
 SHARE = "share of rows, 0-1"
 CAPACITY_SCALE = "2**C, 1 to c classes"
@@ -67,27 +67,63 @@ class SetMetric:
 
 
 SET_METRICS: tuple[SetMetric, ...] = (
-    SetMetric("ambiguity_vs_victim", "ambiguity vs victim", SHARE,
-              lambda v: ambiguity(v.decisions, v.victim), lambda r: r.ambiguity("victim")),
-    SetMetric("discrepancy_vs_victim", "discrepancy vs victim", SHARE,
-              lambda v: discrepancy(v.decisions, v.victim), lambda r: r.discrepancy("victim")),
-    SetMetric("ambiguity_vs_base", "ambiguity vs base surrogate", SHARE,
-              lambda v: ambiguity(v.decisions, v.base), lambda r: r.ambiguity("base")),
-    SetMetric("discrepancy_vs_base", "discrepancy vs base surrogate", SHARE,
-              lambda v: discrepancy(v.decisions, v.base), lambda r: r.discrepancy("base")),
-    SetMetric("rashomon_capacity_mean", "Rashomon Capacity (mean)", CAPACITY_SCALE,
-              lambda v: v.capacity.mean(), lambda r: r.capacity.at(r.k).mean()),
-    SetMetric("viable_prediction_range_mean", "viable prediction range (mean)",
-              "true-class score range, 0-1",
-              lambda v: viable_prediction_range(v.scores, v.labels).mean(),
-              lambda r: r.viable_prediction_range().mean()),
-    SetMetric("score_variance_mean", "score variance (mean)", "true-class score variance, 0-0.25",
-              lambda v: score_variance(v.scores, v.labels).mean(),
-              lambda r: r.score_variance().mean()),
-    SetMetric("pairwise_disagreement_mean", "pairwise disagreement (mean)",
-              "share of model pairs, 0-1", lambda v: pairwise_disagreement(v.decisions).mean(),
-              lambda r: r.pairwise_disagreement().mean()),
-)  # fmt: skip
+    SetMetric(
+        "ambiguity_vs_victim",
+        "ambiguity vs victim",
+        SHARE,
+        lambda v: ambiguity(v.decisions, v.victim),
+        lambda r: r.ambiguity("victim"),
+    ),
+    SetMetric(
+        "discrepancy_vs_victim",
+        "discrepancy vs victim",
+        SHARE,
+        lambda v: discrepancy(v.decisions, v.victim),
+        lambda r: r.discrepancy("victim"),
+    ),
+    SetMetric(
+        "ambiguity_vs_base",
+        "ambiguity vs base surrogate",
+        SHARE,
+        lambda v: ambiguity(v.decisions, v.base),
+        lambda r: r.ambiguity("base"),
+    ),
+    SetMetric(
+        "discrepancy_vs_base",
+        "discrepancy vs base surrogate",
+        SHARE,
+        lambda v: discrepancy(v.decisions, v.base),
+        lambda r: r.discrepancy("base"),
+    ),
+    SetMetric(
+        "rashomon_capacity_mean",
+        "Rashomon Capacity (mean)",
+        CAPACITY_SCALE,
+        lambda v: v.capacity.mean(),
+        lambda r: r.capacity.at(r.k).mean(),
+    ),
+    SetMetric(
+        "viable_prediction_range_mean",
+        "viable prediction range (mean)",
+        "true-class score range, 0-1",
+        lambda v: viable_prediction_range(v.scores, v.labels).mean(),
+        lambda r: r.viable_prediction_range().mean(),
+    ),
+    SetMetric(
+        "score_variance_mean",
+        "score variance (mean)",
+        "true-class score variance, 0-0.25",
+        lambda v: score_variance(v.scores, v.labels).mean(),
+        lambda r: r.score_variance().mean(),
+    ),
+    SetMetric(
+        "pairwise_disagreement_mean",
+        "pairwise disagreement (mean)",
+        "share of model pairs, 0-1",
+        lambda v: pairwise_disagreement(v.decisions).mean(),
+        lambda r: r.pairwise_disagreement().mean(),
+    ),
+)
 
 
 def measure(view: SetView) -> dict[str, float]:
@@ -137,8 +173,15 @@ def epsilon_curve(
         for metric in SET_METRICS:
             if metric.running is None:  # a metric without a running form: its members' view
                 members = order[:k]
-                view = SetView(s[members], d[members], reference_victim, reference_base, labels,
-                               tol, capacity[k])  # fmt: skip
+                view = SetView(
+                    s[members],
+                    d[members],
+                    reference_victim,
+                    reference_base,
+                    labels,
+                    tol,
+                    capacity[k],
+                )
             value = metric.running(nested) if metric.running else metric.compute(view)
             measured[k][metric.name] = float(value)
     if capacities is not None:

@@ -40,8 +40,14 @@ class Verdict:
 
     def __post_init__(self) -> None:
         for key, example in (("accuracy", 0.01), ("gap", 0.02), ("agreement", 0.98)):
-            number(f"verdict.{key}", getattr(self, key), 0, 1, what=" (a tolerance on a 0-1 "
-                   "scale)", example=f"verdict.{key}={example}")  # fmt: skip
+            number(
+                f"verdict.{key}",
+                getattr(self, key),
+                0,
+                1,
+                what=" (a tolerance on a 0-1 scale)",
+                example=f"verdict.{key}={example}",
+            )
 
     def passes(self, table: pd.DataFrame, victim: dict) -> np.ndarray:
         """(m,) whether each row of a member table passes as the victim (``victim`` holds
@@ -56,9 +62,10 @@ class Verdict:
         """The verdict on the members (``in_set``) of ``table``: for the whole set and, when the
         table has an ``explorer`` column, per explorer (each with the base surrogate, row 0)."""
         passed = self.passes(table, victim) & table["in_set"].to_numpy()
-        result = {"tolerances": {"accuracy": self.accuracy, "gap": self.gap,
-                                 "agreement": self.agreement},
-                  **share(passed, table["in_set"].to_numpy())}  # fmt: skip
+        result = {
+            "tolerances": {"accuracy": self.accuracy, "gap": self.gap, "agreement": self.agreement},
+            **share(passed, table["in_set"].to_numpy()),
+        }
         if "explorer" in table:
             result["explorers"] = {
                 name: share(passed[rows], table["in_set"].to_numpy()[rows])
@@ -84,6 +91,8 @@ def explorer_rows(explorer: pd.Series) -> dict[str, np.ndarray]:
 
 def sentence(verdict: dict, what: str = "surrogates") -> str:
     """'k of m surrogates (share, 95% CI low-high) would pass as the victim ...'."""
-    return (f"{verdict['passed']} of {verdict['members']} {what} ({verdict['share']:.2f}, 95% CI "
-            f"{verdict['low']:.2f}-{verdict['high']:.2f}) would pass as the victim on accuracy and "
-            "fairness")  # fmt: skip
+    return (
+        f"{verdict['passed']} of {verdict['members']} {what} ({verdict['share']:.2f}, 95% CI "
+        f"{verdict['low']:.2f}-{verdict['high']:.2f}) would pass as the victim on accuracy and "
+        "fairness"
+    )

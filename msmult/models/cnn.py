@@ -36,8 +36,13 @@ class CNN(nn.Module):
         first_stride: int = 2,
     ) -> None:
         super().__init__()
-        check_row_shape(input_shape, 3, "The CNN", "(channels, height, width): use an image "
-                        "dataset (e.g. dataset=ham10000) or an MLP / text architecture")
+        check_row_shape(
+            input_shape,
+            3,
+            "The CNN",
+            "(channels, height, width): use an image "
+            "dataset (e.g. dataset=ham10000) or an MLP / text architecture",
+        )
         if not is_whole(kernel_size) or kernel_size < 1 or kernel_size % 2 == 0:
             allowed = "it must be a positive odd number"
             raise bad_value(

@@ -24,9 +24,7 @@ def lr_scheduler(
     )
 
 
-def split_validation(
-    n_rows: int, share: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def split_validation(n_rows: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded (train, validation) row indices; the validation part is ``round(share * n_rows)``
     rows (at least one), leaving at least one row to train on."""
     n_val = min(n_rows - 1, max(1, int(round(share * n_rows))))

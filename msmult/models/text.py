@@ -32,8 +32,12 @@ class EmbeddingBagClassifier(nn.Module):
         hidden: Sequence[int] = (64,),
     ) -> None:
         super().__init__()
-        check_row_shape(input_shape, 1, "EmbeddingBagClassifier", "(length,) of token ids: "
-                        "use a text dataset (e.g. dataset=davidson)")
+        check_row_shape(
+            input_shape,
+            1,
+            "EmbeddingBagClassifier",
+            "(length,) of token ids: use a text dataset (e.g. dataset=davidson)",
+        )
         self.vocab_size = whole(
             "module.vocab_size",
             vocab_size,

@@ -78,12 +78,17 @@ class TorchClassifier:
         self.device = device
         self.name = name
         self.lr_schedule = choice(f"{name}.lr_schedule", lr_schedule, LR_SCHEDULES)
-        self.final_lr = number(f"{name}.final_lr", final_lr, 0, self.lr,
-                               example=f"{name}.final_lr=1e-5")  # fmt: skip
+        self.final_lr = number(
+            f"{name}.final_lr", final_lr, 0, self.lr, example=f"{name}.final_lr=1e-5"
+        )
         self.validation_share = number(
-            f"{name}.validation_share", validation_share, 0, 1, open_high=True,
+            f"{name}.validation_share",
+            validation_share,
+            0,
+            1,
+            open_high=True,
             example=f"{name}.validation_share=0.1",
-        )  # fmt: skip
+        )
         self.patience = None if patience is None else whole(f"{name}.patience", patience, 1)
 
     def build(self, input_shape: tuple[int, ...]) -> nn.Module:
@@ -111,11 +116,16 @@ class TorchClassifier:
             module.parameters(), lr=self.lr, weight_decay=self.weight_decay
         )
         schedule = lr_scheduler(optimiser, self.lr_schedule, self.epochs, self.final_lr)
-        stopper = None if validation is None else EarlyStopping(
-            module, as_tensor(validation[0], self.device_),
-            torch.as_tensor(as_targets(validation[1], self.n_classes), device=self.device_),
-            self.patience,
-        )  # fmt: skip
+        stopper = (
+            None
+            if validation is None
+            else EarlyStopping(
+                module,
+                as_tensor(validation[0], self.device_),
+                torch.as_tensor(as_targets(validation[1], self.n_classes), device=self.device_),
+                self.patience,
+            )
+        )
         generator = torch.Generator().manual_seed(self.seed)
         n_batches = -(-len(x) // self.batch_size)
         module.train()

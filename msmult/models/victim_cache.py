@@ -19,8 +19,8 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from msmult.data.splits import Splits
-from msmult.models.torch_classifier import TorchClassifier
 from msmult.fileio import sha256_of, sha256_of_value, write_json, write_with
+from msmult.models.torch_classifier import TorchClassifier
 
 log = logging.getLogger("msmult")
 PROBE_ROWS = 256
@@ -77,10 +77,14 @@ def fit_victim(victim: object, splits: Splits, cfg: DictConfig) -> tuple[object,
         log.warning("victim: cache entry %s ignored because %s; retraining", entry, problem)
     victim.fit(splits.x_victim, splits.y_victim)
     write_with(entry / "weights.pt", lambda path: victim.save(str(path)))
-    write_json(entry / "meta.json", {
-        "key": key, **inputs,
-        "weights_sha256": sha256_of(entry / "weights.pt"),
-        "probe_sha256": probe(victim, splits),
-    })  # fmt: skip
+    write_json(
+        entry / "meta.json",
+        {
+            "key": key,
+            **inputs,
+            "weights_sha256": sha256_of(entry / "weights.pt"),
+            "probe_sha256": probe(victim, splits),
+        },
+    )
     log.info("victim: trained and cached in %s", entry)
     return victim, "miss"

@@ -60,8 +60,13 @@ class PredictionAPI:
         seed: int = 0,
     ) -> None:
         self.mode = choice("api.mode", mode, tuple(OUTPUTS))
-        self.budget = whole("budget", budget, 1, what=" (rows the attacker may send to the API)",
-                            example="budget=2000")  # fmt: skip
+        self.budget = whole(
+            "budget",
+            budget,
+            1,
+            what=" (rows the attacker may send to the API)",
+            example="budget=2000",
+        )
         self.k = whole("api.k", k, 1, victim.n_classes, " (the number of classes)")
         self.decimals = decimals
         self.defences = [*defences, *([Rounding(decimals)] if decimals is not None else [])]
@@ -83,8 +88,12 @@ class PredictionAPI:
 
     def describe(self) -> dict:
         """Mode, k, decimals and each defence with its parameters (for the report)."""
-        return {"mode": self.mode, "k": self.k, "decimals": self.decimals,
-                "defences": [describe(d) for d in self.defences]}  # fmt: skip
+        return {
+            "mode": self.mode,
+            "k": self.k,
+            "decimals": self.decimals,
+            "defences": [describe(d) for d in self.defences],
+        }
 
     def query(self, x: np.ndarray) -> np.ndarray:
         """Answers for the rows of ``x``: (n, c) scores, or (n,) class ids in ``label`` mode."""

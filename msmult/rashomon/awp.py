@@ -43,23 +43,37 @@ class AwpExplorer:
         rows_per_pass: int = 200,
         seed: int = 0,
     ) -> None:
-        self.rows = whole("rashomon.rows", rows, 1, what=" (test rows sampled)",
-                          example="rashomon.rows=200")  # fmt: skip
+        self.rows = whole(
+            "rashomon.rows", rows, 1, what=" (test rows sampled)", example="rashomon.rows=200"
+        )
         self.steps = whole("rashomon.steps", steps, 1, example="rashomon.steps=200")
         self.lr = number("rashomon.lr", lr, 0, open_low=True, example="rashomon.lr=1e-3")
-        self.momentum = number("rashomon.momentum", momentum, 0, 1, open_high=True,
-                               example="rashomon.momentum=0.9")  # fmt: skip
-        self.target_score = number("rashomon.target_score", target_score, 0, 1, open_low=True,
-                                   example="rashomon.target_score=0.9")  # fmt: skip
-        self.rows_per_pass = whole("rashomon.rows_per_pass", rows_per_pass, 1,
-                                   example="rashomon.rows_per_pass=200")  # fmt: skip
+        self.momentum = number(
+            "rashomon.momentum", momentum, 0, 1, open_high=True, example="rashomon.momentum=0.9"
+        )
+        self.target_score = number(
+            "rashomon.target_score",
+            target_score,
+            0,
+            1,
+            open_low=True,
+            example="rashomon.target_score=0.9",
+        )
+        self.rows_per_pass = whole(
+            "rashomon.rows_per_pass", rows_per_pass, 1, example="rashomon.rows_per_pass=200"
+        )
         self.seed = whole("seed", seed, 0)
 
     def check(self, test_rows: int) -> None:
         """Refuse a sample larger than the test split, before any model is trained."""
-        whole("rashomon.rows", self.rows, 1, test_rows,
-              what=f" (test rows sampled; the test split has {test_rows})",
-              example=f"rashomon.rows={min(200, test_rows)}")  # fmt: skip
+        whole(
+            "rashomon.rows",
+            self.rows,
+            1,
+            test_rows,
+            what=f" (test rows sampled; the test split has {test_rows})",
+            example=f"rashomon.rows={min(200, test_rows)}",
+        )
 
     def explore(self, task: ExplorationTask) -> Exploration:
         surrogate = require_torch(task.surrogate, "AWP exploration perturbs the weights")
@@ -78,19 +92,31 @@ class AwpExplorer:
                     reached[:, chunk, k], steps[chunk, k] = search.push(test[rows[chunk]], k)
                     advance(len(rows[chunk]))
         scores = {name: surrogate.predict_proba(x)[None] for name, x in task.eval_sets.items()}
-        losses = np.array([fidelity_loss(surrogate.predict_proba(task.holdout_x),
-                                         task.holdout_targets)])  # fmt: skip
+        losses = np.array(
+            [fidelity_loss(surrogate.predict_proba(task.holdout_x), task.holdout_targets)]
+        )
         reach = RowReach(rows, epsilons, scores["test"][0, rows], reached, steps, task.epsilon)
-        return Exploration(pd.DataFrame({"kind": ["base"]}), losses, scores, task.epsilon,
-                           task.epsilon_grid, per_row=reach)  # fmt: skip
+        return Exploration(
+            pd.DataFrame({"kind": ["base"]}),
+            losses,
+            scores,
+            task.epsilon,
+            task.epsilon_grid,
+            per_row=reach,
+        )
 
 
 class WeightSearch:
     """Batched momentum-SGD on per-row copies of a module's weights (``torch.func``)."""
 
-    def __init__(self, surrogate: TorchClassifier, holdout_x: np.ndarray,
-                 holdout_targets: np.ndarray, epsilons: np.ndarray,
-                 settings: AwpExplorer) -> None:  # fmt: skip
+    def __init__(
+        self,
+        surrogate: TorchClassifier,
+        holdout_x: np.ndarray,
+        holdout_targets: np.ndarray,
+        epsilons: np.ndarray,
+        settings: AwpExplorer,
+    ) -> None:
         self.module, self.device = surrogate.module_.eval(), surrogate.device_
         self.params = {n: p.detach() for n, p in self.module.named_parameters()}
         self.buffers = {n: b.detach() for n, b in self.module.named_buffers()}

@@ -24,27 +24,36 @@ def check_calibration(epsilon: Any, models: Any) -> int:
     """``rashomon.calibration_models``: a whole number >= 2, checked when epsilon is ``auto``."""
     if epsilon != AUTO:
         return 0
-    return whole("rashomon.calibration_models", models, 2,
-                 what=" (bootstrap surrogates that calibrate rashomon.epsilon=auto)",
-                 example="rashomon.calibration_models=10")  # fmt: skip
+    return whole(
+        "rashomon.calibration_models",
+        models,
+        2,
+        what=" (bootstrap surrogates that calibrate rashomon.epsilon=auto)",
+        example="rashomon.calibration_models=10",
+    )
 
 
 def calibrate_epsilon(task: ExplorationTask, models: int) -> tuple[float, dict]:
     """The largest excess fidelity loss of ``models`` bootstrap refits over the base surrogate
     (at least 0), and a JSON-ready description of how it was obtained."""
-    fitted, _ = fit_refits(task, models, task.seed, True, "epsilon calibration",
-                           stream=CALIBRATION_STREAM)  # fmt: skip
+    fitted, _ = fit_refits(
+        task, models, task.seed, True, "epsilon calibration", stream=CALIBRATION_STREAM
+    )
     base = fidelity_loss(task.surrogate.predict_proba(task.holdout_x), task.holdout_targets)
-    excess = np.array([fidelity_loss(m.predict_proba(task.holdout_x), task.holdout_targets)
-                       for m in fitted]) - base  # fmt: skip
+    excess = (
+        np.array(
+            [fidelity_loss(m.predict_proba(task.holdout_x), task.holdout_targets) for m in fitted]
+        )
+        - base
+    )
     epsilon = max(0.0, float(excess.max()))
     return epsilon, {
         "source": "auto",
         "models": int(models),
         "excess_losses": [float(e) for e in excess],
         "how": f"largest excess fidelity loss over the base surrogate of {models} surrogates "
-               "refitted on bootstrap resamples of the fit rows",
-    }  # fmt: skip
+        "refitted on bootstrap resamples of the fit rows",
+    }
 
 
 def with_epsilon(task: ExplorationTask, epsilon: Any, models: int) -> tuple[ExplorationTask, dict]:

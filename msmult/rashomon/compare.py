@@ -73,6 +73,11 @@ def stack(parts: list[tuple[str, Exploration, float]], task: ExplorationTask) ->
     candidates = pd.concat(tables, ignore_index=True)
     candidates.loc[0, "explorer"] = "base"
     mask = np.concatenate(scored)
-    return Exploration(candidates, np.concatenate(losses),
-                       {k: np.concatenate(v) for k, v in scores.items()}, task.epsilon,
-                       task.epsilon_grid, scored=None if mask.all() else mask)  # fmt: skip
+    return Exploration(
+        candidates,
+        np.concatenate(losses),
+        {k: np.concatenate(v) for k, v in scores.items()},
+        task.epsilon,
+        task.epsilon_grid,
+        scored=None if mask.all() else mask,
+    )

@@ -75,8 +75,9 @@ class FidelityHoldout:
 
     def __init__(self, mode: str, folds: int) -> None:
         self.mode = choice("fidelity_holdout_mode", mode, MODES)
-        self.folds = whole("fidelity_folds", folds, 2, what=" (cross-fitting folds)",
-                           example="fidelity_folds=5")  # fmt: skip
+        self.folds = whole(
+            "fidelity_folds", folds, 2, what=" (cross-fitting folds)", example="fidelity_folds=5"
+        )
 
     def for_run(self, explorer: Any, **in_sample_readers: bool) -> FidelityHoldout:
         """``split`` instead of ``crossfit`` when the explorer does not read folds or a run
@@ -86,19 +87,26 @@ class FidelityHoldout:
         blockers = [k for k, on in in_sample_readers.items() if on]
         blockers += [] if getattr(explorer, "crossfit", False) else [f"explorer {name}"]
         if self.mode == "crossfit" and blockers:
-            log.warning("fidelity_holdout_mode=split for this run: %s read(s) no cross-fitting "
-                        "folds", ", ".join(blockers))  # fmt: skip
+            log.warning(
+                "fidelity_holdout_mode=split for this run: %s read(s) no cross-fitting folds",
+                ", ".join(blockers),
+            )
             return FidelityHoldout("split", self.folds)
         return self
 
-    def fit(
-        self, attack: Any, theft: Theft, new_surrogate: SurrogateFactory, seed: int
-    ) -> BaseFit:
+    def fit(self, attack: Any, theft: Theft, new_surrogate: SurrogateFactory, seed: int) -> BaseFit:
         """The base surrogate and its membership rows for this mode (see the module doc)."""
         if self.mode == "split" or theft.fit.surrogate is not None:
             surrogate = theft.base_surrogate(new_surrogate, seed)
-            return BaseFit(surrogate, theft.fit.x, theft.fit.targets, theft.holdout.x,
-                           theft.holdout.targets, (), "split")  # fmt: skip
+            return BaseFit(
+                surrogate,
+                theft.fit.x,
+                theft.fit.targets,
+                theft.holdout.x,
+                theft.holdout.targets,
+                (),
+                "split",
+            )
         x = np.concatenate([theft.fit.x, theft.holdout.x])
         targets = np.concatenate([theft.fit.targets, theft.holdout.targets])
         exchangeable = getattr(attack, "exchangeable_rows", False)
@@ -111,12 +119,19 @@ class FidelityHoldout:
             )
         order = np.random.default_rng([seed, 3]).permutation(loss_rows)
         folds = tuple(
-            HoldoutFold(new_surrogate(seed).fit(np.delete(x, rows, 0), np.delete(targets, rows, 0)),
-                        x[rows], targets[rows])
+            HoldoutFold(
+                new_surrogate(seed).fit(np.delete(x, rows, 0), np.delete(targets, rows, 0)),
+                x[rows],
+                targets[rows],
+            )
             for rows in map(np.sort, np.array_split(order, self.folds))
-        )  # fmt: skip
+        )
         return BaseFit(
-            new_surrogate(seed).fit(x, targets), x, targets,
-            np.concatenate([f.x for f in folds]), np.concatenate([f.targets for f in folds]),
-            folds, f"crossfit, {self.folds} folds",
-        )  # fmt: skip
+            new_surrogate(seed).fit(x, targets),
+            x,
+            targets,
+            np.concatenate([f.x for f in folds]),
+            np.concatenate([f.targets for f in folds]),
+            folds,
+            f"crossfit, {self.folds} folds",
+        )

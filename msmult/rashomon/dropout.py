@@ -55,8 +55,9 @@ class DropoutExplorer:
         threads: int = 2,
     ) -> None:
         self.kinds = choices("rashomon.kinds", kinds, KINDS)
-        self.rates = numbers("rashomon.rates", rates, 0, 1, open_high=True,
-                             example="rashomon.rates=[0.01,0.05,0.1]")  # fmt: skip
+        self.rates = numbers(
+            "rashomon.rates", rates, 0, 1, open_high=True, example="rashomon.rates=[0.01,0.05,0.1]"
+        )
         self.draws_per_rate = whole("rashomon.draws_per_rate", draws_per_rate, 1)
         self.models_per_pass = whole("rashomon.models_per_pass", models_per_pass, 1)
         self.batch_rows = whole("rashomon.batch_rows", batch_rows, 1)
@@ -114,10 +115,15 @@ class DropoutExplorer:
             advance(sets * int((~scored).sum()))
             chosen = [site[torch.as_tensor(scored, device=device)] for site in masks]
             scores = {
-                name: self._scores(forward, chosen, forward.prefix(as_tensor(x, device)),
-                                   surrogate.n_classes, advance)
+                name: self._scores(
+                    forward,
+                    chosen,
+                    forward.prefix(as_tensor(x, device)),
+                    surrogate.n_classes,
+                    advance,
+                )
                 for name, x in task.eval_sets.items()
-            }  # fmt: skip
+            }
         return Exploration(table, losses, scores, task.epsilon, task.epsilon_grid, scored)
 
     def _passes(self, masks: list[torch.Tensor]) -> Iterator[tuple[int, list[torch.Tensor]]]:
@@ -126,30 +132,41 @@ class DropoutExplorer:
             yield start, [site[start : start + self.models_per_pass] for site in masks]
 
     def _membership_losses(
-        self, forward: MaskedForward, masks: list[torch.Tensor], task: ExplorationTask,
+        self,
+        forward: MaskedForward,
+        masks: list[torch.Tensor],
+        task: ExplorationTask,
         advance: Callable[[int], None],
-    ) -> np.ndarray:  # fmt: skip
+    ) -> np.ndarray:
         """Each candidate's loss on the holdout rows; with cross-fitting (``task.folds``) the
         row-weighted mean over folds of the SAME mask on fold model k, scored on fold k's rows,
         which that model never saw (``msmult.rashomon.crossfit``)."""
         device = task.surrogate.device_
         parts = [(forward, task.holdout_x, task.holdout_targets)]
         if task.folds:
-            parts = [(MaskedForward(fold.surrogate.module_.eval()), fold.x, fold.targets)
-                     for fold in task.folds]  # fmt: skip
+            parts = [
+                (MaskedForward(fold.surrogate.module_.eval()), fold.x, fold.targets)
+                for fold in task.folds
+            ]
         total = np.zeros(len(masks[0]))
         for part, x, targets in parts:
             rows = as_tensor(x, device)
             part.unit_counts(rows[:1])  # finds the fold model's tail: its shared prefix
-            total += len(x) / len(task.holdout_x) * self._losses(
-                part, masks, part.prefix(rows), targets, advance
+            total += (
+                len(x)
+                / len(task.holdout_x)
+                * self._losses(part, masks, part.prefix(rows), targets, advance)
             )
         return total
 
     def _losses(
-        self, forward: MaskedForward, masks: list[torch.Tensor], holdout: torch.Tensor,
-        targets: np.ndarray, advance: Callable[[int], None],
-    ) -> np.ndarray:  # fmt: skip
+        self,
+        forward: MaskedForward,
+        masks: list[torch.Tensor],
+        holdout: torch.Tensor,
+        targets: np.ndarray,
+        advance: Callable[[int], None],
+    ) -> np.ndarray:
         losses = np.empty(len(masks[0]))
         for start, batch in self._passes(masks):
             proba = forward.proba_from(batch, holdout, self.pass_rows).numpy()
@@ -158,9 +175,13 @@ class DropoutExplorer:
         return losses
 
     def _scores(
-        self, forward: MaskedForward, masks: list[torch.Tensor], prefix: torch.Tensor,
-        n_classes: int, advance: Callable[[int], None],
-    ) -> np.ndarray:  # fmt: skip
+        self,
+        forward: MaskedForward,
+        masks: list[torch.Tensor],
+        prefix: torch.Tensor,
+        n_classes: int,
+        advance: Callable[[int], None],
+    ) -> np.ndarray:
         scores = np.empty((len(masks[0]), len(prefix), n_classes), np.float32)
         for start, batch in self._passes(masks):
             target = torch.from_numpy(scores[start : start + len(batch[0])])  # filled in place

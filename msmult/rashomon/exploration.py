@@ -77,8 +77,13 @@ class ExplorationTask:
         the task is built); ``rashomon.epsilon_grid`` empty or numbers >= 0."""
         if not (allow_auto and epsilon == AUTO):
             auto = " or auto (calibrated by bootstrap refits)" if allow_auto else ""
-            number("rashomon.epsilon", epsilon, 0, what=f" (a fidelity-loss tolerance){auto}",
-                   example="rashomon.epsilon=0.02")  # fmt: skip
+            number(
+                "rashomon.epsilon",
+                epsilon,
+                0,
+                what=f" (a fidelity-loss tolerance){auto}",
+                example="rashomon.epsilon=0.02",
+            )
         if as_list("rashomon.epsilon_grid", grid):
             numbers("rashomon.epsilon_grid", grid, 0, example="rashomon.epsilon_grid=[0,0.01]")
 
@@ -155,13 +160,16 @@ def check_exploration(exploration: Any, task: ExplorationTask, name: str, classe
     expected = "an Exploration with m >= 1 candidates (row 0 = the base surrogate), m losses and, "
     expected += "per evaluation set, (m, rows, classes) scores"
     if not isinstance(exploration, Exploration):
-        raise MsmultError(f"explorer {name} returned {type(exploration).__name__}; expected "
-                          f"{expected}.")  # fmt: skip
+        raise MsmultError(
+            f"explorer {name} returned {type(exploration).__name__}; expected {expected}."
+        )
     m = len(exploration.losses)
     problems = []
     if m < 1 or len(exploration.candidates) != m or np.ndim(exploration.losses) != 1:
-        problems.append(f"{len(exploration.candidates)} candidate rows and losses of shape "
-                        f"{np.shape(exploration.losses)}")  # fmt: skip
+        problems.append(
+            f"{len(exploration.candidates)} candidate rows and losses of shape "
+            f"{np.shape(exploration.losses)}"
+        )
     elif not np.isfinite(exploration.losses).all():
         problems.append("non-finite losses")
     else:

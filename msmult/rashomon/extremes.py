@@ -58,12 +58,23 @@ class ExtremeSearch:
             raise bad_value("extremes", enabled, "it must be true or false", "extremes=true")
         self.enabled = enabled
         self.steps = whole("extremes_search.steps", steps, 1, example="extremes_search.steps=100")
-        self.lr = number("extremes_search.lr", lr, 0, open_low=True, what=" (Adam step size)",
-                         example="extremes_search.lr=1e-3")
-        self.multipliers = numbers("extremes_search.multipliers", multipliers, 0,
-                                   example="extremes_search.multipliers=[0,1,10]")  # fmt: skip
-        self.pool_rows = whole("extremes_search.pool_rows", pool_rows, 1,
-                               example="extremes_search.pool_rows=5000")  # fmt: skip
+        self.lr = number(
+            "extremes_search.lr",
+            lr,
+            0,
+            open_low=True,
+            what=" (Adam step size)",
+            example="extremes_search.lr=1e-3",
+        )
+        self.multipliers = numbers(
+            "extremes_search.multipliers",
+            multipliers,
+            0,
+            example="extremes_search.multipliers=[0,1,10]",
+        )
+        self.pool_rows = whole(
+            "extremes_search.pool_rows", pool_rows, 1, example="extremes_search.pool_rows=5000"
+        )
         self.seed = whole("seed", seed, 0)
 
     def check(self, splits: Splits) -> None:
@@ -76,14 +87,17 @@ class ExtremeSearch:
         known = np.unique(named[named != ""]).size
         if splits.y_pool is None or known < 2:
             raise bad_value(
-                "extremes", True,
+                "extremes",
+                True,
                 f"dataset {splits.name} gives no labels or fewer than two known sensitive groups "
                 f"for its attacker pool ({known} found); extremal fairness computes its relaxed "
-                "gaps on the pool's rows with their true labels and groups", "extremes=false",
-            )  # fmt: skip
+                "gaps on the pool's rows with their true labels and groups",
+                "extremes=false",
+            )
 
-    def run(self, task: ExplorationTask, splits: Splits, base_loss: float, explorer: str,
-            test: dict) -> dict:
+    def run(
+        self, task: ExplorationTask, splits: Splits, base_loss: float, explorer: str, test: dict
+    ) -> dict:
         """The report's ``extremes`` section, from the test evaluation ``test`` of the run's
         explorer (its member table and the victim's gaps)."""
         found = self.search(task, splits, base_loss)
@@ -95,22 +109,35 @@ class ExtremeSearch:
         and its holdout loss, or ``found: False`` when no step after the first stayed a member."""
         surrogate = task.surrogate
         if not isinstance(surrogate, TorchClassifier):
-            raise bad_value("extremes", True, "it needs a torch surrogate (surrogate=mlp, cnn, "
-                            "text) to fine-tune", "extremes=false")  # fmt: skip
+            raise bad_value(
+                "extremes",
+                True,
+                "it needs a torch surrogate (surrogate=mlp, cnn, text) to fine-tune",
+                "extremes=false",
+            )
         pool = PoolRelaxation(splits, self.pool_rows, self.seed, surrogate.device_)
         runs = [(g, d, m) for g in GAPS for d in DIRECTIONS for m in self.multipliers]
         found = []
         with progress_bar("searching extremal fairness", len(runs)) as advance:
             for gap, direction, multiplier in runs:
                 module = self._tune(surrogate, task, pool, gap, direction, multiplier, base_loss)
-                found.append(self._score(module, surrogate, task, splits, base_loss) |
-                             {"gap": gap, "direction": direction, "multiplier": multiplier})
+                found.append(
+                    self._score(module, surrogate, task, splits, base_loss)
+                    | {"gap": gap, "direction": direction, "multiplier": multiplier}
+                )
                 advance(1)
         return found
 
-    def _tune(self, surrogate: TorchClassifier, task: ExplorationTask, pool: PoolRelaxation,
-              gap: str, direction: str, multiplier: float,
-              base_loss: float) -> torch.nn.Module | None:  # fmt: skip
+    def _tune(
+        self,
+        surrogate: TorchClassifier,
+        task: ExplorationTask,
+        pool: PoolRelaxation,
+        gap: str,
+        direction: str,
+        multiplier: float,
+        base_loss: float,
+    ) -> torch.nn.Module | None:
         """The most extreme member (exact pool gap) along one fine-tuning path; None if the path
         left the set at its first step."""
         device = surrogate.device_
@@ -143,8 +170,13 @@ class ExtremeSearch:
         return module
 
     @staticmethod
-    def _score(module: torch.nn.Module | None, surrogate: TorchClassifier, task: ExplorationTask,
-               splits: Splits, base_loss: float) -> dict:  # fmt: skip
+    def _score(
+        module: torch.nn.Module | None,
+        surrogate: TorchClassifier,
+        task: ExplorationTask,
+        splits: Splits,
+        base_loss: float,
+    ) -> dict:
         if module is None:
             return {"found": False}
         tuned = copy.copy(surrogate)
@@ -171,8 +203,10 @@ class PoolRelaxation:
         self.groups = groups[take]
         onehot = (self.groups[:, None] == np.unique(self.groups)[None]).astype(np.float32)
         positive = (self.y == self.positive_class)[:, None]
-        self.weights = {rate: self._normalised(onehot * rows_in, device) for rate, rows_in in
-                        (("selection", 1.0), ("tpr", positive), ("fpr", ~positive))}  # fmt: skip
+        self.weights = {
+            rate: self._normalised(onehot * rows_in, device)
+            for rate, rows_in in (("selection", 1.0), ("tpr", positive), ("fpr", ~positive))
+        }
 
     @staticmethod
     def _normalised(cells: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -218,15 +252,27 @@ def extremal_report(found: list[dict], victim: dict, sampled: dict[str, pd.DataF
         base = [float(t[gap].iloc[0]) for t in sampled.values()][:1]
         values = base + [f[gap] for f in models]
         low, high = min(values), max(values)
-        entry = {"victim": float(victim[gap]), "attainable": {"min": low, "max": high},
-                 "sampled": {}, "outside": []}  # fmt: skip
+        entry = {
+            "victim": float(victim[gap]),
+            "attainable": {"min": low, "max": high},
+            "sampled": {},
+            "outside": [],
+        }
         for explorer, table in sampled.items():
             members = table[table["in_set"]]
-            entry["sampled"][explorer] = {"min": float(members[gap].min()),
-                                          "max": float(members[gap].max())}  # fmt: skip
+            entry["sampled"][explorer] = {
+                "min": float(members[gap].min()),
+                "max": float(members[gap].max()),
+            }
             beyond = members[(members[gap] < low - 1e-12) | (members[gap] > high + 1e-12)]
-            entry["outside"] += [{"explorer": explorer, "model": str(row["model"]),
-                                  "value": float(row[gap]), "reason": OUTSIDE_REASON}
-                                 for _, row in beyond.iterrows()]  # fmt: skip
+            entry["outside"] += [
+                {
+                    "explorer": explorer,
+                    "model": str(row["model"]),
+                    "value": float(row[gap]),
+                    "reason": OUTSIDE_REASON,
+                }
+                for _, row in beyond.iterrows()
+            ]
         gaps[gap] = entry
     return {"gaps": gaps, "models_found": len(models), "paths": len(found), "runs": found}

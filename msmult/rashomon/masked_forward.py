@@ -104,9 +104,12 @@ class MaskedForward:
 
     @torch.no_grad()
     def proba_from(
-        self, masks: list[torch.Tensor], prefix: torch.Tensor, rows: int = 256,
+        self,
+        masks: list[torch.Tensor],
+        prefix: torch.Tensor,
+        rows: int = 256,
         out: torch.Tensor | None = None,
-    ) -> torch.Tensor:  # fmt: skip
+    ) -> torch.Tensor:
         """(B, n, c) probabilities of the B masked models from ``prefix(x)``, on the CPU (written
         into ``out`` when given). Each forward pass takes ``rows`` input rows (B copies of each on
         the hook path), which bounds memory; no step depends on B, so a model's numbers do not
@@ -181,7 +184,9 @@ def run_folded(layers: list, rows: torch.Tensor) -> torch.Tensor:
     return z
 
 
-def linear_per_copy(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+def linear_per_copy(
+    z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+) -> torch.Tensor:
     """Copy b's Linear with weights ``weight[b]`` (B, out, in) on ``z``: (r, in) rows shared by
     every copy or (B, r, in) rows of each copy; (B, r, out) out. One batched product in which
     each copy's is computed alone, so a copy's numbers do not depend on the others in its pass."""

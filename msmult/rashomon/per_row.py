@@ -40,11 +40,14 @@ def row_metrics(
     """Per-row metrics on the sampled rows at the run's epsilon, the same along the epsilon grid,
     and the (r,) Rashomon Capacity at the run's epsilon. ``victim`` / ``labels`` are the victim's
     decisions and the true classes on every test row."""
-    points = [_measure(reach.models(i), reach, victim, labels, tol)
-              for i in range(len(reach.epsilons))]  # fmt: skip
+    points = [
+        _measure(reach.models(i), reach, victim, labels, tol) for i in range(len(reach.epsilons))
+    ]
     run = int(np.flatnonzero(np.isclose(reach.epsilons, reach.epsilon))[0])
-    curve = [{"epsilon": float(e), **{k: v for k, v in p[0].items()}}
-             for e, p in zip(reach.epsilons, points)]  # fmt: skip
+    curve = [
+        {"epsilon": float(e), **{k: v for k, v in p[0].items()}}
+        for e, p in zip(reach.epsilons, points)
+    ]
     summary = {
         "rows": int(len(reach.rows)),
         "epsilon": float(reach.epsilon),
@@ -68,9 +71,7 @@ def _measure(
             viable_prediction_range(models, labels[reach.rows]).mean()
         ),
         "flip_share": float((decisions != decisions[0]).any(axis=0).mean()),
-        "victim_disagreement_share": float(
-            (decisions != victim[reach.rows]).any(axis=0).mean()
-        ),
+        "victim_disagreement_share": float((decisions != victim[reach.rows]).any(axis=0).mean()),
     }, capacity
 
 
@@ -100,10 +101,14 @@ def per_row_sections(test: dict) -> dict:
     set holds only the base surrogate, so no set-level number is reported."""
     if "per_row" not in test:
         return {}
-    note = ("per-row search: each sampled row has its own reachable models, so only per-row "
-            "metrics are reported (see per_row); set-level metrics do not apply")  # fmt: skip
-    return {"multiplicity": {"set_size": 1, "per_row_only": True, "note": note,
-                             "epsilon_curve": []}, "per_row": test["per_row"]}  # fmt: skip
+    note = (
+        "per-row search: each sampled row has its own reachable models, so only per-row "
+        "metrics are reported (see per_row); set-level metrics do not apply"
+    )
+    return {
+        "multiplicity": {"set_size": 1, "per_row_only": True, "note": note, "epsilon_curve": []},
+        "per_row": test["per_row"],
+    }
 
 
 def per_row_lines(per_row: dict) -> list[tuple[str, str]]:
@@ -111,5 +116,8 @@ def per_row_lines(per_row: dict) -> list[tuple[str, str]]:
     console summary."""
     pairs = [(label, f"{per_row[key]:.4f}") for key, label in PER_ROW_LABELS.items()]
     steps = f"{per_row['steps_mean']:.1f} (max {per_row['steps_max']})"
-    return [("sampled test rows", str(per_row["rows"])), *pairs,
-            ("gradient steps per row and class", steps)]  # fmt: skip
+    return [
+        ("sampled test rows", str(per_row["rows"])),
+        *pairs,
+        ("gradient steps per row and class", steps),
+    ]

@@ -51,12 +51,16 @@ def fit_refits(
 def refit_exploration(task: ExplorationTask, models: list[Any], table: pd.DataFrame) -> Exploration:
     """The base surrogate (row 0) then ``models``: their fidelity losses and scores."""
     everyone = [task.surrogate, *models]
-    base = pd.DataFrame([{"kind": "base", "model_seed": task.seed,
-                          "distinct_rows": len(task.fit_x)}])  # fmt: skip
-    losses = np.array([fidelity_loss(m.predict_proba(task.holdout_x), task.holdout_targets)
-                       for m in everyone])  # fmt: skip
-    scores = {name: np.stack([m.predict_proba(x) for m in everyone]).astype(np.float32)
-              for name, x in task.eval_sets.items()}  # fmt: skip
+    base = pd.DataFrame(
+        [{"kind": "base", "model_seed": task.seed, "distinct_rows": len(task.fit_x)}]
+    )
+    losses = np.array(
+        [fidelity_loss(m.predict_proba(task.holdout_x), task.holdout_targets) for m in everyone]
+    )
+    scores = {
+        name: np.stack([m.predict_proba(x) for m in everyone]).astype(np.float32)
+        for name, x in task.eval_sets.items()
+    }
     candidates = pd.concat([base, table], ignore_index=True)
     return Exploration(candidates, losses, scores, task.epsilon, task.epsilon_grid)
 
@@ -69,14 +73,24 @@ class RetrainExplorer:
     bootstrap = False
 
     def __init__(self, n_models: int = 20, seed: int = 0) -> None:
-        self.n_models = whole("rashomon.n_models", n_models, 2,
-                              what=" (models in the set, the base surrogate included)",
-                              example="rashomon.n_models=20")  # fmt: skip
+        self.n_models = whole(
+            "rashomon.n_models",
+            n_models,
+            2,
+            what=" (models in the set, the base surrogate included)",
+            example="rashomon.n_models=20",
+        )
         self.seed = whole("seed", seed, 0)
 
     def explore(self, task: ExplorationTask) -> Exploration:
-        models, table = fit_refits(task, self.n_models - 1, self.seed, self.bootstrap, self.name,
-                                   stream=int(self.bootstrap))  # fmt: skip
+        models, table = fit_refits(
+            task,
+            self.n_models - 1,
+            self.seed,
+            self.bootstrap,
+            self.name,
+            stream=int(self.bootstrap),
+        )
         return refit_exploration(task, models, table)
 
 

@@ -51,33 +51,52 @@ def build_report(record: RunRecord) -> dict:
     table = test["table"]
     return {
         "dataset": {
-            "name": splits.name, "classes": splits.n_classes, "class_names": list(splits.classes),
-            "positive_class": splits.classes[splits.positive_class], "sensitive": splits.sensitive,
-            "test_rows": int(len(splits.y_test)), **splits.info,
+            "name": splits.name,
+            "classes": splits.n_classes,
+            "class_names": list(splits.classes),
+            "positive_class": splits.classes[splits.positive_class],
+            "sensitive": splits.sensitive,
+            "test_rows": int(len(splits.y_test)),
+            **splits.info,
         },
         "victim": {"model": record.victim_model, "cache": record.victim_cache, **test["victim"]},
         "api": record.api,
-        "attack": {"name": record.attack, "budget": int(record.budget),
-                   "queries_used": int(record.queries_used), "fit_rows": int(record.fit_rows),
-                   "holdout_rows": int(record.holdout_rows), "holdout": record.holdout,
-                   "holdout_mode": record.holdout_mode},
-        "surrogate": {"fidelity": float(table["fidelity"].iloc[0]),
-                      "accuracy": float(table["accuracy"].iloc[0]), "loss": exploration.base_loss},
-        "rashomon": {"explorer": record.explorer, "epsilon": float(exploration.epsilon),
-                     "candidates": int(len(table)), "base_loss": exploration.base_loss,
-                     "epsilon_source": record.calibration or {"source": "config"},
-                     **test["members"]},
+        "attack": {
+            "name": record.attack,
+            "budget": int(record.budget),
+            "queries_used": int(record.queries_used),
+            "fit_rows": int(record.fit_rows),
+            "holdout_rows": int(record.holdout_rows),
+            "holdout": record.holdout,
+            "holdout_mode": record.holdout_mode,
+        },
+        "surrogate": {
+            "fidelity": float(table["fidelity"].iloc[0]),
+            "accuracy": float(table["accuracy"].iloc[0]),
+            "loss": exploration.base_loss,
+        },
+        "rashomon": {
+            "explorer": record.explorer,
+            "epsilon": float(exploration.epsilon),
+            "candidates": int(len(table)),
+            "base_loss": exploration.base_loss,
+            "epsilon_source": record.calibration or {"source": "config"},
+            **test["members"],
+        },
         "multiplicity": test["multiplicity"],
         "fairness": test["fairness"],
-        "extra_eval": {name: summarise_extra(result)
-                       for name, result in record.evaluations.items() if name != "test"},
+        "extra_eval": {
+            name: summarise_extra(result)
+            for name, result in record.evaluations.items()
+            if name != "test"
+        },
         "seed": int(record.seed),
         "timing": dict(record.timing),
         **({"defender": record.defender} if record.defender else {}),
         **({"budget_curve": list(record.budget_curve)} if record.budget_curve else {}),
         **{key: test[key] for key in ("verdict", "comparison") if test.get(key) is not None},
         **per_row_sections(test),  # rashomon=awp: per-row metrics replace set-level ones
-    }  # fmt: skip
+    }
 
 
 def summarise_extra(result: dict) -> dict:

@@ -7,8 +7,13 @@ from msmult.metrics.registry import CAPACITY_SCALE, SHARE
 from msmult.rashomon.per_row import PER_ROW_LABELS, per_row_lines
 from msmult.report import explorers  # module import: explorers uses this module's ``table``
 
-STAT_LABELS = {"victim": "victim", "base": "base surrogate", "min": "set min", "max": "set max",
-               "range": "set range"}  # fmt: skip
+STAT_LABELS = {
+    "victim": "victim",
+    "base": "base surrogate",
+    "min": "set min",
+    "max": "set max",
+    "range": "set range",
+}
 
 
 def table(header: list[str], rows: list[list[str]], left: int | None = None) -> str:
@@ -24,8 +29,10 @@ def table(header: list[str], rows: list[list[str]], left: int | None = None) -> 
 def multiplicity_rows(multiplicity: dict, fidelity: dict) -> list[list[str]]:
     """(metric, value, scale) rows: every registered metric, then the capacity's spread."""
     rows = [[m.label, f"{multiplicity[m.name]:.4f}", m.scale] for m in registry.SET_METRICS]
-    spread = {"max": multiplicity["rashomon_capacity_max"],
-              **multiplicity["rashomon_capacity_quantiles"]}  # fmt: skip
+    spread = {
+        "max": multiplicity["rashomon_capacity_max"],
+        **multiplicity["rashomon_capacity_quantiles"],
+    }
     rows += [[f"Rashomon Capacity {k}", f"{v:.4f}", CAPACITY_SCALE] for k, v in spread.items()]
     rows.append(["fidelity over the set", f"{fidelity['min']:.4f} .. {fidelity['max']:.4f}", SHARE])
     return rows
@@ -36,9 +43,11 @@ def curve_table(curve: list[dict]) -> str:
     metrics = registry.SET_METRICS
     return table(
         ["epsilon", "set size", *(m.label for m in metrics)],
-        [[f"{p['epsilon']:.4g}", str(p["set_size"]), *(f"{p[m.name]:.4f}" for m in metrics)]
-         for p in curve],
-    )  # fmt: skip
+        [
+            [f"{p['epsilon']:.4g}", str(p["set_size"]), *(f"{p[m.name]:.4f}" for m in metrics)]
+            for p in curve
+        ],
+    )
 
 
 def gap_table(fairness: dict, stats: tuple[str, ...]) -> str:
@@ -63,17 +72,20 @@ def extra_section(extra: dict) -> list[str]:
 def per_row_section(per_row: dict, fairness: dict) -> list[str]:
     """Per-row reachable-score metrics (AWP) at the run's epsilon and along the epsilon grid."""
     keys = list(PER_ROW_LABELS)
-    curve = table(["epsilon", *keys],
-                  [[f"{p['epsilon']:.4g}", *(f"{p[k]:.4f}" for k in keys)]
-                   for p in per_row["epsilon_curve"]])  # fmt: skip
+    curve = table(
+        ["epsilon", *keys],
+        [[f"{p['epsilon']:.4g}", *(f"{p[k]:.4f}" for k in keys)] for p in per_row["epsilon_curve"]],
+    )
     return [
         "## Per-row multiplicity (adversarial weight perturbation)",
         f"Each of {per_row['rows']} sampled test rows has its own models, pushed towards each "
         "class within the fidelity-loss tolerance, so only per-row metrics are reported; "
         "set-level metrics (ambiguity, discrepancy, fairness ranges over a set) do not apply.",
         table(["metric", "value"], [list(pair) for pair in per_row_lines(per_row)]),
-        "### Along the epsilon grid", curve,
-        "## Group fairness: victim vs base surrogate", gap_table(fairness, ("victim", "base")),
+        "### Along the epsilon grid",
+        curve,
+        "## Group fairness: victim vs base surrogate",
+        gap_table(fairness, ("victim", "base")),
     ]
 
 
@@ -91,11 +103,24 @@ def budget_curve_section(curve: list[dict]) -> list[str]:
     """One row per budget checkpoint: fit rows, fidelity, set size, every registered metric and
     each fairness gap's range over the set, then the figure."""
     metrics, gaps = registry.SET_METRICS, [f"{gap}_range" for gap in GAPS]
-    header = ["queries", "fit rows", "fidelity", "set size", *(m.label for m in metrics),
-              *(f"{GAP_LABELS[gap]} range" for gap in GAPS)]  # fmt: skip
-    rows = [[str(p["budget"]), str(p["fit_rows"]), f"{p['fidelity']:.4f}", str(p["set_size"]),
-             *(f"{p[key]:.4f}" for key in [m.name for m in metrics] + gaps)]
-            for p in curve]  # fmt: skip
+    header = [
+        "queries",
+        "fit rows",
+        "fidelity",
+        "set size",
+        *(m.label for m in metrics),
+        *(f"{GAP_LABELS[gap]} range" for gap in GAPS),
+    ]
+    rows = [
+        [
+            str(p["budget"]),
+            str(p["fit_rows"]),
+            f"{p['fidelity']:.4f}",
+            str(p["set_size"]),
+            *(f"{p[key]:.4f}" for key in [m.name for m in metrics] + gaps),
+        ]
+        for p in curve
+    ]
     return ["## Budget curve", table(header, rows), "![metrics vs budget](budget_curve.png)"]
 
 
@@ -104,24 +129,39 @@ def extremes_section(extremes: dict) -> list[str]:
     extremal search; then every sampled member outside the attainable range, with why."""
     rows = []
     for gap, entry in extremes["gaps"].items():
-        sampled = "; ".join(f"{name} {r['min']:.4f} .. {r['max']:.4f}"
-                            for name, r in entry["sampled"].items())  # fmt: skip
+        sampled = "; ".join(
+            f"{name} {r['min']:.4f} .. {r['max']:.4f}" for name, r in entry["sampled"].items()
+        )
         attain = entry["attainable"]
-        rows.append([GAP_LABELS[gap], f"{entry['victim']:.4f}", sampled,
-                     f"{attain['min']:.4f} .. {attain['max']:.4f}", str(len(entry["outside"]))])
-    parts = ["## Extremal fairness: attainable gaps inside the Rashomon set",
-             f"{extremes['models_found']} of {extremes['paths']} fine-tuning paths ended on a "
-             "member; the attainable range spans them and the base surrogate (test rows, exact "
-             "fairlearn gaps; the search itself used only the attacker pool's rows).",
-             table(["gap", "victim", "sampled (members)", "attainable (search)",
-                    "sampled outside"], rows)]  # fmt: skip
+        rows.append(
+            [
+                GAP_LABELS[gap],
+                f"{entry['victim']:.4f}",
+                sampled,
+                f"{attain['min']:.4f} .. {attain['max']:.4f}",
+                str(len(entry["outside"])),
+            ]
+        )
+    parts = [
+        "## Extremal fairness: attainable gaps inside the Rashomon set",
+        f"{extremes['models_found']} of {extremes['paths']} fine-tuning paths ended on a "
+        "member; the attainable range spans them and the base surrogate (test rows, exact "
+        "fairlearn gaps; the search itself used only the attacker pool's rows).",
+        table(
+            ["gap", "victim", "sampled (members)", "attainable (search)", "sampled outside"], rows
+        ),
+    ]
     outside = [(gap, o) for gap, e in extremes["gaps"].items() for o in e["outside"]]
     if outside:
-        listed = ", ".join(f"{GAP_LABELS[g]}: {o['explorer']} {o['model']} ({o['value']:.4f})"
-                           for g, o in outside[:10])  # fmt: skip
+        listed = ", ".join(
+            f"{GAP_LABELS[g]}: {o['explorer']} {o['model']} ({o['value']:.4f})"
+            for g, o in outside[:10]
+        )
         more = f" and {len(outside) - 10} more" if len(outside) > 10 else ""
-        parts.append(f"Sampled members outside the attainable range: {listed}{more}. Why: "
-                     f"{outside[0][1]['reason']}.")
+        parts.append(
+            f"Sampled members outside the attainable range: {listed}{more}. Why: "
+            f"{outside[0][1]['reason']}."
+        )
     return parts
 
 
@@ -150,17 +190,21 @@ def render(report: dict) -> str:
     else:
         parts += [
             "## Multiplicity over the Rashomon set",
-            table(["metric", "value", "scale"],
-                  multiplicity_rows(multiplicity, rashomon["fidelity"])),
+            table(
+                ["metric", "value", "scale"], multiplicity_rows(multiplicity, rashomon["fidelity"])
+            ),
             "## Group fairness: victim vs the Rashomon set",
             gap_table(fairness, ("victim", "base", "min", "max", "range")),
-        ]  # fmt: skip
+        ]
     parts += explorers.markdown_parts(report)  # calibrated epsilon, verdict, explorers compared
     curve = multiplicity.get("epsilon_curve") or []
     if curve:
-        parts += ["## Epsilon curve", curve_table(curve),
-                  "![metrics vs epsilon](epsilon_curve.png)\n\n"
-                  "![Rashomon Capacity CDF](capacity_cdf.png)"]  # fmt: skip
+        parts += [
+            "## Epsilon curve",
+            curve_table(curve),
+            "![metrics vs epsilon](epsilon_curve.png)\n\n"
+            "![Rashomon Capacity CDF](capacity_cdf.png)",
+        ]
     if report.get("budget_curve"):
         parts += budget_curve_section(report["budget_curve"])
     if report.get("extremes"):

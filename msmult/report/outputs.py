@@ -11,8 +11,8 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from msmult.data.splits import Splits
-from msmult.report import explorers, markdown, plots
 from msmult.fileio import sha256_of, sha256_of_value, write_json, write_text, write_with
+from msmult.report import explorers, markdown, plots
 
 MARKER = ".msmult-complete.json"
 RESULT_NEUTRAL = ("cache_dir", "victim_cache", "tracking")  # where a victim comes from or a run is

@@ -50,12 +50,14 @@ Panels = dict[str, list[tuple[str, str]]]  # panel (y-axis scale) -> (report key
 def metric_panels() -> Panels:
     """Set size, then every registered metric grouped by scale: panel -> (key, label) lines."""
     panels = {"models": [("set_size", "Rashomon set size")]}
-    return panels | {scale: [(m.name, m.label) for m in metrics]
-                     for scale, metrics in families().items()}  # fmt: skip
+    return panels | {
+        scale: [(m.name, m.label) for m in metrics] for scale, metrics in families().items()
+    }
 
 
-def curve_plot(curve: list[dict], x_key: str, x_label: str, panels: Panels, target: Path,
-               title: str) -> None:  # fmt: skip
+def curve_plot(
+    curve: list[dict], x_key: str, x_label: str, panels: Panels, target: Path, title: str
+) -> None:
     """Each panel's lines against ``x_key``; where a panel holds several lines its legend sits
     below the axes, so it hides no line."""
     xs = [point[x_key] for point in curve]
@@ -81,8 +83,11 @@ def epsilon_curve_plot(curve: list[dict], target: Path, title: str) -> None:
 def budget_curve_plot(curve: list[dict], target: Path, title: str) -> None:
     """The base surrogate's fidelity, set size, every registered metric and each fairness gap's
     range over the set vs the query budget (``msmult.budget_curve``)."""
-    panels = {"fidelity, 0-1": [("fidelity", "base surrogate fidelity")], **metric_panels(),
-              "gap range over the set, 0-1": [(f"{gap}_range", GAP_LABELS[gap]) for gap in GAPS]}
+    panels = {
+        "fidelity, 0-1": [("fidelity", "base surrogate fidelity")],
+        **metric_panels(),
+        "gap range over the set, 0-1": [(f"{gap}_range", GAP_LABELS[gap]) for gap in GAPS],
+    }
     curve_plot(curve, "budget", "queries (budget checkpoint)", panels, target, title)
 
 
@@ -91,8 +96,12 @@ def capacity_cdf_plot(capacity: np.ndarray, n_classes: int, target: Path, title:
     values = np.sort(capacity)
     figure, axis = plt.subplots(figsize=(5.5, 4))
     axis.step(values, np.arange(1, len(values) + 1) / len(values), where="post")
-    axis.set(xlabel=f"Rashomon Capacity (2**C, 1 to {n_classes})", ylabel="share of test rows <= x",
-             ylim=(0, 1.01), title=title)  # fmt: skip
+    axis.set(
+        xlabel=f"Rashomon Capacity (2**C, 1 to {n_classes})",
+        ylabel="share of test rows <= x",
+        ylim=(0, 1.01),
+        title=title,
+    )
     axis.set_xlim(left=1.0)
     axis.grid(alpha=0.3)
     save(figure, target)

@@ -16,28 +16,51 @@ def summary_table(report: dict) -> Table:
     each set metric with its scale."""
     multiplicity, fairness = report["multiplicity"], report["fairness"]
     attack, rashomon = report["attack"], report["rashomon"]
-    table = Table(title=f"msmult: {report['dataset']['name']} / {attack['name']} / "
-                  f"api={report['api']['label']} / budget={attack['budget']}")  # fmt: skip
+    table = Table(
+        title=f"msmult: {report['dataset']['name']} / {attack['name']} / "
+        f"api={report['api']['label']} / budget={attack['budget']}"
+    )
     table.add_column("quantity")
     table.add_column("value", justify="right")
     table.add_column("scale")
-    rows = per_row_rows(report) if "per_row" in report else [
-        ("victim accuracy (test)", f"{report['victim']['accuracy']:.4f}", SHARE),
-        *defender_rows(report.get("defender")),
-        ("base surrogate fidelity", f"{report['surrogate']['fidelity']:.4f}", SHARE),
-        ("base surrogate accuracy", f"{report['surrogate']['accuracy']:.4f}", SHARE),
-        ("Rashomon set size", f"{multiplicity['set_size']} of {rashomon['candidates']} "
-         f"(epsilon={rashomon['epsilon']})", "models"),
-        ("fidelity over the set",
-         f"{rashomon['fidelity']['min']:.4f} .. {rashomon['fidelity']['max']:.4f}", SHARE),
-        *((m.label, f"{multiplicity[m.name]:.4f}", m.scale) for m in registry.SET_METRICS),
-        ("Rashomon Capacity p90", f"{multiplicity['rashomon_capacity_quantiles']['p90']:.4f}",
-         CAPACITY_SCALE),
-        *((GAP_LABELS[gap], f"victim {fairness[gap]['victim']:.4f} | set {fairness[gap]['min']:.4f}"
-           f" .. {fairness[gap]['max']:.4f}", "gap, 0-1") for gap in GAPS),
-        *console_row(report),
-        ("wall time", f"{report['timing']['total_s']:.1f} s", ""),
-    ]  # fmt: skip
+    rows = (
+        per_row_rows(report)
+        if "per_row" in report
+        else [
+            ("victim accuracy (test)", f"{report['victim']['accuracy']:.4f}", SHARE),
+            *defender_rows(report.get("defender")),
+            ("base surrogate fidelity", f"{report['surrogate']['fidelity']:.4f}", SHARE),
+            ("base surrogate accuracy", f"{report['surrogate']['accuracy']:.4f}", SHARE),
+            (
+                "Rashomon set size",
+                f"{multiplicity['set_size']} of {rashomon['candidates']} "
+                f"(epsilon={rashomon['epsilon']})",
+                "models",
+            ),
+            (
+                "fidelity over the set",
+                f"{rashomon['fidelity']['min']:.4f} .. {rashomon['fidelity']['max']:.4f}",
+                SHARE,
+            ),
+            *((m.label, f"{multiplicity[m.name]:.4f}", m.scale) for m in registry.SET_METRICS),
+            (
+                "Rashomon Capacity p90",
+                f"{multiplicity['rashomon_capacity_quantiles']['p90']:.4f}",
+                CAPACITY_SCALE,
+            ),
+            *(
+                (
+                    GAP_LABELS[gap],
+                    f"victim {fairness[gap]['victim']:.4f} | set {fairness[gap]['min']:.4f}"
+                    f" .. {fairness[gap]['max']:.4f}",
+                    "gap, 0-1",
+                )
+                for gap in GAPS
+            ),
+            *console_row(report),
+            ("wall time", f"{report['timing']['total_s']:.1f} s", ""),
+        ]
+    )
     for row in rows:
         table.add_row(*row)
     return table

@@ -57,8 +57,15 @@ def mean_lines(
         axis.grid(alpha=0.3)
     legend_title = " / ".join(KEY_LABELS[key] for key in series)
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)),
-                  fontsize=7, title=legend_title, title_fontsize=7)  # fmt: skip
+    figure.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=min(3, len(labels)),
+        fontsize=7,
+        title=legend_title,
+        title_fontsize=7,
+    )
     figure.suptitle(title)
     return figure
 
@@ -83,8 +90,14 @@ def budget_figures(runs: pd.DataFrame, out: Path) -> Written:
     }
 
     def draw(frame: pd.DataFrame, dataset: str) -> plt.Figure:
-        return mean_lines(frame, "attack.budget", GROUP[:2], metrics, "query budget",
-                          f"{dataset}: metrics vs budget")  # fmt: skip
+        return mean_lines(
+            frame,
+            "attack.budget",
+            GROUP[:2],
+            metrics,
+            "query budget",
+            f"{dataset}: metrics vs budget",
+        )
 
     budgets = runs.groupby("dataset.name")["attack.budget"].transform("nunique")
     what = "metrics vs budget, a line per attack/API"

@@ -26,8 +26,12 @@ FAIRNESS = {
     for gap in GAPS
     for stat, label in (("victim", "victim"), ("min", "set min"), ("max", "set max"))
 }
-VERDICT_STATS = (("share", "share"), ("low", "95% CI low"), ("high", "95% CI high"),
-                 ("members", "members"))  # fmt: skip
+VERDICT_STATS = (
+    ("share", "share"),
+    ("low", "95% CI low"),
+    ("high", "95% CI high"),
+    ("members", "members"),
+)
 
 
 def verdict_columns(runs: pd.DataFrame) -> dict[tuple, str]:
@@ -38,8 +42,11 @@ def verdict_columns(runs: pd.DataFrame) -> dict[tuple, str]:
         if column.startswith("verdict.explorers.") and column.endswith(".share"):
             name = column.split(".")[2]
             prefixes[f"passes as the victim ({name})"] = f"verdict.explorers.{name}"
-    columns = {(group, label): f"{prefix}.{key}"
-               for group, prefix in prefixes.items() for key, label in VERDICT_STATS}  # fmt: skip
+    columns = {
+        (group, label): f"{prefix}.{key}"
+        for group, prefix in prefixes.items()
+        for key, label in VERDICT_STATS
+    }
     return columns if set(columns.values()) <= set(runs.columns) else {}
 
 
@@ -54,8 +61,10 @@ def set_columns(prefix: str, surrogate: tuple[str, ...] = ("fidelity",)) -> dict
 
 def multiplicity_columns() -> dict[tuple, str]:
     """The multiplicity table: base surrogate, set metrics, then Rashomon Capacity's spread."""
-    quantiles = {(SET, f"Rashomon Capacity {q}"): f"multiplicity.rashomon_capacity_quantiles.{q}"
-                 for q in ("p50", "p90")}  # fmt: skip
+    quantiles = {
+        (SET, f"Rashomon Capacity {q}"): f"multiplicity.rashomon_capacity_quantiles.{q}"
+        for q in ("p50", "p90")
+    }
     return {**set_columns("multiplicity", ("fidelity", "accuracy")), **quantiles}
 
 

@@ -16,9 +16,13 @@ class GaussianNoise:
     falls below 0 is answered uniform (it has no mass left to renormalise)."""
 
     def __init__(self, scale: float = 0.1) -> None:
-        self.scale = number("api.defences.0.scale", scale, 0,
-                            what=" (standard deviation of the noise added to each probability)",
-                            example="api.defences.0.scale=0.1")  # fmt: skip
+        self.scale = number(
+            "api.defences.0.scale",
+            scale,
+            0,
+            what=" (standard deviation of the noise added to each probability)",
+            example="api.defences.0.scale=0.1",
+        )
 
     def __call__(self, proba: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         noisy = np.clip(proba + rng.normal(0.0, self.scale, size=proba.shape), 0.0, None)

@@ -95,13 +95,20 @@ class MAD:
         epsilon: float = 0.5,
         argmax_preserving: bool = False,
     ) -> None:
-        self.epsilon = number("api.defences.0.epsilon", epsilon, 0,
-                              what=" (L1 budget of each answer's perturbation, 0 to 2)",
-                              example="api.defences.0.epsilon=0.5")  # fmt: skip
+        self.epsilon = number(
+            "api.defences.0.epsilon",
+            epsilon,
+            0,
+            what=" (L1 budget of each answer's perturbation, 0 to 2)",
+            example="api.defences.0.epsilon=0.5",
+        )
         if not isinstance(argmax_preserving, bool):
-            raise bad_value("api.defences.0.argmax_preserving", argmax_preserving,
-                            "it must be true or false",
-                            "api.defences.0.argmax_preserving=true")  # fmt: skip
+            raise bad_value(
+                "api.defences.0.argmax_preserving",
+                argmax_preserving,
+                "it must be true or false",
+                "api.defences.0.argmax_preserving=true",
+            )
         self.argmax_preserving = argmax_preserving
         self.proxy = str(getattr(getattr(proxy, "func", proxy), "__name__", proxy))
         self._factory = proxy

@@ -26,12 +26,22 @@ class ReverseSigmoid:
     renormalises the rows after)."""
 
     def __init__(self, beta: float = 1.0, gamma: float = 0.1) -> None:
-        self.beta = number("api.defences.0.beta", beta, 0, open_low=True,
-                           what=" (size of the reverse-sigmoid perturbation)",
-                           example="api.defences.0.beta=1.0")  # fmt: skip
-        self.gamma = number("api.defences.0.gamma", gamma, 0, open_low=True,
-                            what=" (slope of the reverse sigmoid)",
-                            example="api.defences.0.gamma=0.1")  # fmt: skip
+        self.beta = number(
+            "api.defences.0.beta",
+            beta,
+            0,
+            open_low=True,
+            what=" (size of the reverse-sigmoid perturbation)",
+            example="api.defences.0.beta=1.0",
+        )
+        self.gamma = number(
+            "api.defences.0.gamma",
+            gamma,
+            0,
+            open_low=True,
+            what=" (slope of the reverse sigmoid)",
+            example="api.defences.0.gamma=0.1",
+        )
 
     def __call__(self, proba: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         p = np.clip(proba, CLIP, 1.0 - CLIP)

@@ -13,8 +13,9 @@ class Rounding:
     """Round every probability to ``decimals`` places (the API renormalises the rows after)."""
 
     def __init__(self, decimals: int = 2) -> None:
-        self.decimals = whole("api.decimals", decimals, 0, what=" (decimal places kept)",
-                              example="api.decimals=2")  # fmt: skip
+        self.decimals = whole(
+            "api.decimals", decimals, 0, what=" (decimal places kept)", example="api.decimals=2"
+        )
 
     def __call__(self, proba: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return np.round(proba, self.decimals)
