@@ -17,44 +17,23 @@ from typing import Any
 
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from msmult.attacks import prepare, steal
 from msmult.budget_curve import budget_curve, check_checkpoints
-from msmult.errors import MsmultError
 from msmult.evaluation import evaluate_set, verdict_and_comparison
-from msmult.metrics.verdict import Verdict
 from msmult.models.victim_cache import fit_victim
 from msmult.oracle.api import api_label
 from msmult.oracle.defender import defender_side
-from msmult.preflight import check_models
-from msmult.rashomon.calibration import check_calibration, with_epsilon
-from msmult.rashomon.crossfit import FidelityHoldout
-from msmult.rashomon.exploration import AUTO, ExplorationTask, check_exploration, explorer_settings
+from msmult.rashomon.calibration import with_epsilon
+from msmult.rashomon.exploration import AUTO, ExplorationTask, check_exploration
 from msmult.rashomon.per_row import with_per_row
 from msmult.report.assemble import RunRecord, build_report
 from msmult.report.outputs import predictions_frame, write_outputs
 from msmult.report.summary import print_summary
-from msmult.validation import check_run_config
+from msmult.settings import Settings, build
 
 log = logging.getLogger("msmult")
-
-
-def build(node: Any, **kwargs: Any) -> Any:
-    """``hydra.utils.instantiate`` that lets msmult's own one-paragraph errors through unwrapped
-    and names the config entry whose ``_target_`` cannot be imported or called."""
-    try:
-        return instantiate(node, **kwargs)
-    except InstantiationException as err:
-        if isinstance(err.__cause__, MsmultError):
-            raise err.__cause__ from None
-        target = node.get("_target_") if hasattr(node, "get") else node
-        raise MsmultError(
-            f"Cannot build {target!r}: {err}. Check its `_target_` (an importable class; a "
-            "plugin's module must be importable from the folder msmult runs in) and arguments."
-        ) from None
 
 
 class Stopwatch:
@@ -78,19 +57,12 @@ class Stopwatch:
 def run(cfg: DictConfig, run_dir: Path) -> dict:
     """Run the whole pipeline for ``cfg`` and write its outputs into ``run_dir``."""
     clock = Stopwatch()
-    check_run_config(cfg)
+    settings = Settings.from_config(cfg)
     torch.set_num_threads(cfg.threads)
-    dataset, attack = build(cfg.dataset), build(cfg.attack)
-    explorer_cfg, epsilon, epsilon_grid = explorer_settings(
-        OmegaConf.to_container(cfg.rashomon, resolve=True)
-    )
-    ExplorationTask.check_epsilons(epsilon, epsilon_grid, allow_auto=True)
-    calibration_models = check_calibration(epsilon, cfg.rashomon.get("calibration_models"))
-    verdict = Verdict(**OmegaConf.to_container(cfg.get("verdict") or {}))
-    explorer = build(explorer_cfg)
-    holdout_plan = FidelityHoldout(cfg.fidelity_holdout_mode, cfg.fidelity_folds)
-    extremes = build(cfg.extremes_search)  # extremes=true: extremal fairness search
-    check_models(cfg, build)  # victim / surrogate / api values, before the data load
+    dataset, attack, explorer = settings.dataset, settings.attack, settings.explorer
+    epsilon, epsilon_grid = settings.epsilon, settings.epsilon_grid
+    calibration_models, verdict = settings.calibration_models, settings.verdict
+    holdout_plan, extremes = settings.holdout, settings.extremes
     with clock.stage("data"):
         splits = dataset.load(seed=cfg.seed)
     new_surrogate = partial(make_surrogate, cfg.surrogate, splits.n_classes)
