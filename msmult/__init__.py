@@ -5,4 +5,12 @@ about equally well; msmult explores that set and reports its predictive multipli
 of its group-fairness gaps next to the victim's own.
 """
 
+import os
+
+# Idle OpenMP threads sleep instead of spinning: with the default spinning, torch's two-thread
+# passes ran about 4x slower when another process held one of two cores; sleeping keeps that
+# under 2x. It must be set before torch loads its OpenMP runtime, so here; set the variable
+# yourself to override it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 __version__ = "0.1.0"

@@ -22,6 +22,7 @@ from msmult.errors import MsmultError
 from msmult.evaluation import evaluate_set
 from msmult.metrics import GAPS
 from msmult.metrics.registry import SET_METRICS
+from msmult.models.fitting import FitData, fit_many
 from msmult.rashomon.exploration import ExplorationTask, check_exploration
 from msmult.validation import as_list, bad_value, is_whole
 
@@ -58,20 +59,25 @@ def budget_curve(
 ) -> list[dict]:
     """One point per checkpoint (see the module docstring); ``task`` is the full run's
     exploration task, whose fit rows are in query order."""
-    points = []
-    for budget in checkpoints:
-        rows = fit_rows_at(budget, holdout_share)
+    sizes = [fit_rows_at(budget, holdout_share) for budget in checkpoints]
+    for budget, rows in zip(checkpoints, sizes):
         if rows > len(task.fit_x):
             raise MsmultError(
                 f"budget_checkpoints holds {budget}, which needs {rows} fit rows, but the attack "
                 f"left only {len(task.fit_x)} (it used fewer queries than budget); use "
                 "checkpoints up to the queries the attack spends."
             )
+    bases = fit_many(
+        [task.new_surrogate(task.seed) for _ in checkpoints],
+        [FitData(task.fit_x, task.fit_targets, rows=np.arange(rows)) for rows in sizes],
+    )
+    points = []
+    for budget, rows, base in zip(checkpoints, sizes, bases):
         log.info("budget curve: %d queries, %d fit rows", budget, rows)
         x, targets = task.fit_x[:rows], task.fit_targets[:rows]
         prefix = replace(
             task,
-            surrogate=task.new_surrogate(task.seed).fit(x, targets),
+            surrogate=base,
             fit_x=x,
             fit_targets=targets,
             eval_sets={"test": task.eval_sets["test"]},

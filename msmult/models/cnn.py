@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from msmult.errors import MsmultError
-from msmult.models.layers import MaskSite, check_row_shape, hidden_and_head, widths
+from msmult.models.layers import MaskSite, check_row_shape, hidden_and_head, named_layers, widths
 from msmult.validation import bad_value, is_whole, whole
 
 
@@ -75,6 +75,10 @@ class CNN(nn.Module):
             )
         head = hidden_and_head(in_channels * height * width, hidden, n_classes)
         self.net = nn.Sequential(*layers, nn.Flatten(), *head)
+
+    def stacked_layers(self) -> list[tuple[str, nn.Module]]:
+        """The layers ``forward`` applies, for batched training (``msmult.models.stacked``)."""
+        return named_layers("net", self.net)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -1,27 +1,61 @@
-"""Training aids for ``TorchClassifier``: the learning-rate schedule and early stopping on
-held-out answers (the weights of the best validation epoch are restored)."""
+"""Training aids for ``TorchClassifier``: the learning-rate schedule, Adam, the validation split and
+early stopping on held-out answers (the weights of the best validation epoch are restored)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.optim.adam import adam
 
 LR_SCHEDULES = ("constant", "cosine")
 
 
-def lr_scheduler(
-    optimiser: torch.optim.Optimizer, schedule: str, epochs: int, final_lr: float
-) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """``cosine``: the rate falls from its initial value to ``final_lr`` over the epochs, the last
-    epoch running at exactly ``final_lr`` (SGDR, Loshchilov & Hutter, ICLR 2017, one cycle without
-    restarts); stepped once per epoch. ``constant``: no scheduler."""
+def learning_rate(schedule: str, lr: float, final_lr: float, epochs: int, epoch: int) -> float:
+    """The rate of ``epoch`` (0-based). ``cosine``: from ``lr`` down to ``final_lr`` over the
+    epochs, the last epoch running at exactly ``final_lr`` (SGDR, Loshchilov & Hutter, ICLR 2017,
+    one cycle without restarts; the closed form of torch's ``CosineAnnealingLR``).
+    ``constant``: ``lr``."""
     if schedule == "constant":
-        return None
-    return torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimiser, T_max=max(1, epochs - 1), eta_min=final_lr
-    )
+        return lr
+    return final_lr + (lr - final_lr) * (1 + math.cos(math.pi * epoch / max(1, epochs - 1))) / 2
+
+
+class Adam:
+    """Adam with L2 weight decay on ``params``, as ``torch.optim.Adam`` computes it (its
+    functional form, ``torch.optim.adam.adam``; ``fused``: torch's one-pass kernel), with the
+    rate given at each step. Each tensor keeps one step count, so stacked models updated together
+    must take the same steps. The ``Optimizer`` class is not used: building one imports torch's
+    compiler stack, about 2 s per process."""
+
+    def __init__(self, params: list[torch.Tensor], weight_decay: float, fused: bool) -> None:
+        self.params, self.weight_decay, self.fused = params, weight_decay, fused
+        self.exp_avg = [torch.zeros_like(p) for p in params]
+        self.exp_avg_sq = [torch.zeros_like(p) for p in params]
+        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in params]
+
+    @torch.no_grad()
+    def step(self, lr: float) -> None:
+        adam(
+            self.params,
+            [p.grad for p in self.params],
+            self.exp_avg,
+            self.exp_avg_sq,
+            [],
+            self.steps,
+            foreach=False,
+            fused=self.fused,
+            amsgrad=False,
+            beta1=0.9,
+            beta2=0.999,
+            lr=lr,
+            weight_decay=self.weight_decay,
+            eps=1e-8,
+            maximize=False,
+        )
 
 
 def split_validation(n_rows: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -48,3 +48,9 @@ def hidden_and_head(in_features: int, hidden: Sequence[int], n_classes: int) -> 
         layers += [nn.Linear(in_features, units), nn.ReLU(), MaskSite()]
         in_features = units
     return [*layers, nn.Linear(in_features, n_classes)]
+
+
+def named_layers(prefix: str, net: nn.Sequential) -> list[tuple[str, nn.Module]]:
+    """``(parameter prefix, layer)`` for each layer of ``net`` (named ``prefix`` in its module),
+    in order: what ``stacked_layers()`` returns for a module whose forward is ``net``."""
+    return [(f"{prefix}.{name}", layer) for name, layer in net.named_children()]

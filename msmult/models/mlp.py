@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from msmult.models.layers import hidden_and_head
+from msmult.models.layers import hidden_and_head, named_layers
 
 
 class MLP(nn.Module):
@@ -23,6 +23,10 @@ class MLP(nn.Module):
         super().__init__()
         head = hidden_and_head(math.prod(input_shape), hidden, n_classes)
         self.net = nn.Sequential(nn.Flatten(), *head)
+
+    def stacked_layers(self) -> list[tuple[str, nn.Module]]:
+        """The layers ``forward`` applies, for batched training (``msmult.models.stacked``)."""
+        return named_layers("net", self.net)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

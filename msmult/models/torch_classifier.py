@@ -7,28 +7,14 @@ from collections.abc import Callable
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from msmult.errors import MsmultError
 from msmult.models.device import resolve_device
-from msmult.models.early_stopping import (
-    LR_SCHEDULES,
-    EarlyStopping,
-    lr_scheduler,
-    split_validation,
-)
-from msmult.progress import progress_bar
-from msmult.targets import as_targets
+from msmult.models.early_stopping import LR_SCHEDULES
+from msmult.models.training import FitData, as_tensor, train
 from msmult.validation import choice, number, whole
 
 ModuleFactory = Callable[..., nn.Module]
-
-
-def as_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
-    """Floats become float32 (features, pixels); integers stay int64 (token ids)."""
-    tensor = torch.as_tensor(x)
-    tensor = tensor.long() if not tensor.is_floating_point() else tensor.float()
-    return tensor.to(device)
 
 
 def require_torch(model: object, stage: str) -> TorchClassifier:
@@ -67,6 +53,7 @@ class TorchClassifier:
         final_lr: float = 0.0,
         validation_share: float = 0.0,
         patience: int | None = None,
+        memory_gb: float = 4.0,
     ) -> None:
         self.module = module
         self.n_classes = n_classes
@@ -90,11 +77,25 @@ class TorchClassifier:
             example=f"{name}.validation_share=0.1",
         )
         self.patience = None if patience is None else whole(f"{name}.patience", patience, 1)
+        self.memory_gb = number(
+            "memory_gb",
+            memory_gb,
+            0,
+            open_low=True,
+            what=" (GiB that models trained together may take)",
+            example="memory_gb=4",
+        )
+
+    def build_device(self) -> torch.device:
+        """The torch device of the ``device`` setting."""
+        self.device_ = resolve_device(self.device)
+        return self.device_
 
     def build(self, input_shape: tuple[int, ...]) -> nn.Module:
-        """Create the (untrained) module for inputs of ``input_shape`` on this estimator's device."""
+        """Create the (untrained) module for inputs of ``input_shape`` on this estimator's device,
+        initialised from this estimator's seed."""
         torch.manual_seed(self.seed)
-        self.device_ = resolve_device(self.device)
+        self.build_device()
         self.module_ = self.module(input_shape=tuple(input_shape), n_classes=self.n_classes)
         self.module_.to(self.device_)
         return self.module_
@@ -105,50 +106,32 @@ class TorchClassifier:
         """Train on (x, y). Validation rows (``validation``, else a seeded ``validation_share``
         of ``x`` set aside, none by default) drive early stopping: the best validation epoch's
         weights are kept (``best_epoch_``), training stopping after ``patience`` epochs without
-        improvement."""
-        if validation is None and self.validation_share > 0:
-            train, held = split_validation(len(x), self.validation_share, self.seed)
-            x, y, validation = x[train], y[train], (x[held], y[held])
-        module = self.build(x.shape[1:])
-        inputs = as_tensor(x, self.device_)
-        targets = torch.as_tensor(as_targets(y, self.n_classes), device=self.device_)
-        optimiser = torch.optim.Adam(
-            module.parameters(), lr=self.lr, weight_decay=self.weight_decay
-        )
-        schedule = lr_scheduler(optimiser, self.lr_schedule, self.epochs, self.final_lr)
-        stopper = (
-            None
-            if validation is None
-            else EarlyStopping(
-                module,
-                as_tensor(validation[0], self.device_),
-                torch.as_tensor(as_targets(validation[1], self.n_classes), device=self.device_),
-                self.patience,
-            )
-        )
-        generator = torch.Generator().manual_seed(self.seed)
-        n_batches = -(-len(x) // self.batch_size)
-        module.train()
-        with progress_bar(f"training {self.name}", self.epochs * n_batches) as advance:
-            for epoch in range(self.epochs):
-                order = torch.randperm(len(x), generator=generator).to(self.device_)
-                for start in range(0, len(x), self.batch_size):
-                    batch = order[start : start + self.batch_size]
-                    optimiser.zero_grad()
-                    # cross-entropy against probability targets (one-hot rows give the usual CE)
-                    loss = F.cross_entropy(module(inputs[batch]), targets[batch])
-                    loss.backward()
-                    optimiser.step()
-                    advance(1)
-                if schedule is not None:
-                    schedule.step()
-                if stopper is not None and stopper.should_stop(epoch):
-                    break
-        if stopper is not None:
-            stopper.restore()
-            self.best_epoch_, self.val_losses_ = stopper.best_epoch, stopper.losses
-        module.eval()
+        improvement. The same trainer fits many models at once (``msmult.models.fit_many``); a
+        model fitted alone equals the same model fitted among others."""
+        train([self], [FitData(x, y, validation=validation)])
         return self
+
+    def schedule(self) -> tuple[str, float, float, int]:
+        """``(lr_schedule, lr, final_lr, epochs)``: the arguments of ``learning_rate``."""
+        return self.lr_schedule, self.lr, self.final_lr, self.epochs
+
+    def training_signature(self) -> tuple:
+        """Everything that shapes training except the seed: models with equal signatures can
+        be trained together."""
+        return (
+            repr(self.module),
+            self.n_classes,
+            self.epochs,
+            self.batch_size,
+            self.lr,
+            self.weight_decay,
+            self.device,
+            self.lr_schedule,
+            self.final_lr,
+            self.validation_share,
+            self.patience,
+            self.memory_gb,
+        )
 
     def save(self, path: str) -> None:
         """Weights only (a state dict), loadable with ``weights_only=True``."""

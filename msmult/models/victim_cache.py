@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from msmult.data.splits import Splits
 from msmult.fileio import sha256_of, sha256_of_value, write_json, write_with
 from msmult.models.torch_classifier import TorchClassifier
+from msmult.models.training import TRAINER
 
 log = logging.getLogger("msmult")
 PROBE_ROWS = 256
@@ -29,14 +30,18 @@ PROBE_ROWS = 256
 def cache_key(cfg: DictConfig, data_sha256: dict[str, str] | None = None) -> tuple[str, dict]:
     """sha256 over the resolved dataset and victim configs, the sha256 of every data file the
     dataset read (``Splits.data_sha256``: a CSV edited in place retrains the victim), the seed
-    and the torch thread count (float sums, hence trained weights, depend on it), with those
-    inputs."""
+    the torch thread count (float sums, hence trained weights, depend on it) and the training
+    code's version (``TRAINER``), with those inputs; ``memory_gb`` is left out (it decides how
+    many models train together, which does not change any of them)."""
+    victim = OmegaConf.to_container(cfg.victim, resolve=True)
+    victim.pop("memory_gb", None)
     inputs = {
         "dataset": OmegaConf.to_container(cfg.dataset, resolve=True),
         "data_sha256": dict(sorted((data_sha256 or {}).items())),
-        "victim": OmegaConf.to_container(cfg.victim, resolve=True),
+        "victim": victim,
         "seed": int(cfg.seed),
         "threads": int(cfg.threads),
+        "trainer": TRAINER,
     }
     return sha256_of_value(inputs)[:24], inputs
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from msmult.attacks.stealing import SurrogateFactory, Theft
 from msmult.errors import MsmultError
+from msmult.models.fitting import FitData, fit_many
 from msmult.rashomon.exploration import fidelity_loss
 from msmult.validation import choice, whole
 
@@ -118,16 +119,18 @@ class FidelityHoldout:
                 "fidelity_holdout_mode=split."
             )
         order = np.random.default_rng([seed, 3]).permutation(loss_rows)
+        held_out = [np.sort(rows) for rows in np.array_split(order, self.folds)]
+        everything = np.arange(len(x))
+        models = fit_many(
+            [new_surrogate(seed) for _ in range(self.folds + 1)],
+            [FitData(x, targets)]
+            + [FitData(x, targets, rows=np.delete(everything, rows)) for rows in held_out],
+        )
         folds = tuple(
-            HoldoutFold(
-                new_surrogate(seed).fit(np.delete(x, rows, 0), np.delete(targets, rows, 0)),
-                x[rows],
-                targets[rows],
-            )
-            for rows in map(np.sort, np.array_split(order, self.folds))
+            HoldoutFold(model, x[rows], targets[rows]) for model, rows in zip(models[1:], held_out)
         )
         return BaseFit(
-            new_surrogate(seed).fit(x, targets),
+            models[0],
             x,
             targets,
             np.concatenate([f.x for f in folds]),

@@ -11,14 +11,17 @@ itself and ``n_models`` counts it, so ``n_models - 1`` models are refitted.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from msmult.progress import progress_bar
+from msmult.models.fitting import FitData, fit_many
 from msmult.rashomon.exploration import Exploration, ExplorationTask, fidelity_loss
 from msmult.validation import whole
+
+log = logging.getLogger("msmult")
 
 
 def refit_seeds(seed: int, stream: int, count: int) -> list[int]:
@@ -34,17 +37,24 @@ def fit_refits(
     ``stream``); with ``bootstrap`` each is fitted on a resample (with replacement, same size) of
     the fit rows drawn from that seed. Returns the fitted models and one table row per model."""
     seeds = refit_seeds(seed, stream, count)
-    models, rows = [], []
     n = len(task.fit_x)
-    with progress_bar(f"refitting surrogates ({label})", count) as advance:
-        for model_seed in seeds:
-            rows_used = np.random.default_rng(model_seed).integers(0, n, n) if bootstrap else None
-            x = task.fit_x if rows_used is None else task.fit_x[rows_used]
-            targets = task.fit_targets if rows_used is None else task.fit_targets[rows_used]
-            models.append(task.new_surrogate(model_seed).fit(x, targets))
-            distinct = n if rows_used is None else len(np.unique(rows_used))
-            rows.append({"kind": label, "model_seed": model_seed, "distinct_rows": distinct})
-            advance(1)
+    resamples = [
+        np.random.default_rng(model_seed).integers(0, n, n) if bootstrap else None
+        for model_seed in seeds
+    ]
+    log.info("refitting %d surrogates (%s)", count, label)
+    models = fit_many(
+        [task.new_surrogate(model_seed) for model_seed in seeds],
+        [FitData(task.fit_x, task.fit_targets, rows=rows) for rows in resamples],
+    )
+    rows = [
+        {
+            "kind": label,
+            "model_seed": model_seed,
+            "distinct_rows": n if resample is None else len(np.unique(resample)),
+        }
+        for model_seed, resample in zip(seeds, resamples)
+    ]
     return models, pd.DataFrame(rows)
 
 

@@ -1,0 +1,188 @@
+"""N models of one architecture as one: parameters stacked on a leading model axis.
+
+``StackedNet(modules)`` copies the parameters of N modules of the same architecture into leaf
+tensors of shape (N, ...) and runs all N on (N, rows, ...) inputs, model i on its own rows. Each
+layer is computed per model with the same kernels whatever N is (batched matrix products, whose
+slices equal the single products; unfold + batched product for convolutions; one flat embedding
+table with per-model id offsets), so a model's numbers do not depend on how many models share its
+stack, nor on which.
+
+All N models' parameters live in one (N, B) tensor, model i's in row i, each parameter at an
+offset that is a multiple of 64 floats and B a multiple of 64 too: torch's vectorised kernels (Adam's
+update above all) then handle every model's values the same way, whatever N and the thread count
+(a short tensor's tail otherwise takes a scalar path that rounds differently).
+
+An architecture opts in with ``stacked_layers()``: its layers as ``(parameter prefix, layer)`` in
+the order its ``forward`` applies them (msmult's MLP, CNN and text models do). Supported layers:
+``Flatten``, ``Linear``, ``ReLU``, ``Identity`` (``MaskSite``), ``Conv2d`` (no groups, no
+dilation, zero padding), ``MaxPool2d`` and the text model's ``MeanEmbedding``. Anything else
+raises ``NotStackable``, and the caller trains those models one at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from msmult.models.text import MeanEmbedding
+
+Layer = Callable[["StackedNet", torch.Tensor], torch.Tensor]
+ALIGN = 64  # floats: parameter offsets and the row length B are multiples of this
+
+
+class NotStackable(Exception):
+    """The architecture has a layer (or a forward) that ``StackedNet`` cannot run stacked."""
+
+
+def linear(prefix: str, layer: nn.Linear) -> Layer:
+    weight, bias = f"{prefix}.weight", f"{prefix}.bias"
+    if layer.bias is None:
+        return lambda net, x: torch.bmm(x, net.params[weight].transpose(1, 2))
+    return lambda net, x: torch.baddbmm(
+        net.params[bias].unsqueeze(1), x, net.params[weight].transpose(1, 2)
+    )
+
+
+def conv2d(prefix: str, layer: nn.Conv2d) -> Layer:
+    """A 2-D convolution as unfold + one batched product per model: (N, out, in*k*k) weights
+    times each model's (in*k*k, rows*positions) columns."""
+    if layer.groups != 1 or layer.dilation != (1, 1) or layer.padding_mode != "zeros":
+        raise NotStackable(f"{prefix}: Conv2d with groups, dilation or non-zero padding")
+    if isinstance(layer.padding, str):
+        raise NotStackable(f"{prefix}: Conv2d with padding={layer.padding!r}")
+    weight, bias = f"{prefix}.weight", f"{prefix}.bias"
+    kernel, stride, padding = layer.kernel_size, layer.stride, layer.padding
+
+    def forward(net: StackedNet, x: torch.Tensor) -> torch.Tensor:
+        p = net.params
+        n, rows, _, height, width = x.shape
+        cols = F.unfold(x.flatten(0, 1), kernel, padding=padding, stride=stride)
+        out_h = (height + 2 * padding[0] - kernel[0]) // stride[0] + 1
+        out_w = (width + 2 * padding[1] - kernel[1]) // stride[1] + 1
+        cols = cols.view(n, rows, cols.shape[1], -1).transpose(1, 2).flatten(2)
+        w = p[weight].flatten(2)
+        out = (
+            torch.bmm(w, cols) if layer.bias is None else torch.baddbmm(p[bias][..., None], w, cols)
+        )
+        return out.view(n, w.shape[1], rows, out_h, out_w).transpose(1, 2)
+
+    return forward
+
+
+def per_row(fn: Callable[[torch.Tensor], torch.Tensor]) -> Layer:
+    """A layer that acts on each row alone (pooling): applied to all models' rows at once."""
+
+    def forward(net: StackedNet, x: torch.Tensor) -> torch.Tensor:
+        out = fn(x.flatten(0, 1))
+        return out.view(*x.shape[:2], *out.shape[1:])
+
+    return forward
+
+
+def mean_embedding(prefix: str, layer: MeanEmbedding) -> Layer:
+    """The text model's mean of non-padding embeddings: the (N, B) parameter tensor read as one
+    table of D-wide rows, model i's ids shifted to its own rows, each row's embeddings gathered
+    and summed with its weights (a gather rather than ``embedding_bag``, whose gradient adds up
+    repeated ids in an order that depends on the other models' ids)."""
+    weight = f"{prefix}.weight"
+
+    def forward(net: StackedNet, ids: torch.Tensor) -> torch.Tensor:
+        n = ids.shape[0]
+        table, first = net.table(weight)
+        vectors = F.embedding(ids + first.view(n, 1, 1), table)
+        return (vectors * MeanEmbedding.row_weights(ids).unsqueeze(-1)).sum(2)
+
+    return forward
+
+
+def stacked_layer(prefix: str, layer: nn.Module) -> Layer:
+    """The stacked form of one layer, or ``NotStackable``."""
+    if isinstance(layer, nn.Linear):
+        return linear(prefix, layer)
+    if isinstance(layer, nn.Conv2d):
+        return conv2d(prefix, layer)
+    if isinstance(layer, MeanEmbedding):
+        return mean_embedding(prefix, layer)
+    if isinstance(layer, nn.ReLU):
+        return lambda net, x: torch.relu(x)
+    if isinstance(layer, nn.Identity):
+        return lambda net, x: x
+    if isinstance(layer, nn.Flatten) and layer.start_dim == 1 and layer.end_dim == -1:
+        return lambda net, x: x.flatten(2)
+    if isinstance(layer, nn.MaxPool2d):
+        settings = (layer.kernel_size, layer.stride, layer.padding, layer.dilation)
+        return per_row(lambda x: F.max_pool2d(x, *settings, ceil_mode=layer.ceil_mode))
+    raise NotStackable(f"{prefix}: {type(layer).__name__} has no stacked form")
+
+
+class StackedNet:
+    """N modules of one architecture trained as one (see the module docstring).
+
+    ``flat``: the (N, B) leaf tensor (requiring grad) holding every model's parameters, copied
+    from the modules; ``params``: name -> (N, ...) views of it; ``forward(x)``: (N, rows, ...)
+    inputs -> (N, rows, classes) logits; ``copy_into(modules, flat)`` writes parameters back."""
+
+    def __init__(self, modules: Sequence[nn.Module]) -> None:
+        template = modules[0]
+        plan = getattr(template, "stacked_layers", None)
+        if plan is None:
+            raise NotStackable(f"{type(template).__name__} has no stacked_layers()")
+        if any(True for _ in template.buffers()):
+            raise NotStackable(f"{type(template).__name__} has buffers (e.g. batch norm)")
+        layers = plan()
+        self.layers = [stacked_layer(prefix, layer) for prefix, layer in layers]
+        widths = [layer.embedding_dim for _, layer in layers if isinstance(layer, MeanEmbedding)]
+        self.align = math.lcm(ALIGN, *widths)
+        self.shapes = {name: value.shape for name, value in template.named_parameters()}
+        self.offsets, end = {}, 0
+        for name, shape in self.shapes.items():
+            self.offsets[name] = end
+            end += -(-math.prod(shape) // self.align) * self.align
+        self.width = end
+        rows = [self.pack(module) for module in modules]
+        self.flat = torch.stack(rows).requires_grad_()
+        self.params = self.views(self.flat)
+
+    def pack(self, module: nn.Module) -> torch.Tensor:
+        """One model's parameters as a row of B values (zeros between them)."""
+        values = dict(module.named_parameters())
+        row = next(iter(values.values())).new_zeros(self.width)
+        for name, offset in self.offsets.items():
+            row[offset : offset + values[name].numel()] = values[name].detach().flatten()
+        return row
+
+    def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Name -> (N, ...) view of ``flat``'s values of that parameter."""
+        return {
+            name: flat[:, offset : offset + math.prod(self.shapes[name])].view(
+                -1, *self.shapes[name]
+            )
+            for name, offset in self.offsets.items()
+        }
+
+    def table(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """``flat`` as one table of D-wide rows (D: the embedding ``name``'s width) and the row
+        where each model's embedding starts in it."""
+        width = self.shapes[name][1]
+        first = torch.arange(len(self.flat), device=self.flat.device) * (self.width // width)
+        return self.flat.view(-1, width), first + self.offsets[name] // width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(self, x)
+        return x
+
+    @torch.no_grad()
+    def copy_into(self, modules: Sequence[nn.Module], flat: torch.Tensor) -> None:
+        """Load model i's parameters from row i of ``flat`` into ``modules[i]``."""
+        views = self.views(flat)
+        for index, module in enumerate(modules):
+            module.load_state_dict({name: value[index].clone() for name, value in views.items()})
+
+    def parameter_count(self) -> int:
+        """Values per model, padding included (B)."""
+        return self.width
