@@ -11,6 +11,7 @@ import pandas as pd
 from msmult import metrics
 from msmult.comparison import compare_explorers
 from msmult.metrics import GAPS
+from msmult.metrics.closeness import model_figures
 from msmult.metrics.verdict import Verdict
 from msmult.rashomon.exploration import Exploration
 
@@ -26,29 +27,17 @@ def summary(values: np.ndarray) -> dict[str, float]:
     }
 
 
-def member_table(
-    exploration: Exploration,
-    decisions: np.ndarray,
-    victim_decisions: np.ndarray,
-    y_true: np.ndarray,
-    group: np.ndarray,
-    positive_class: int,
-) -> pd.DataFrame:
-    """One row per candidate: loss, membership, then fidelity, accuracy and the fairness gaps
-    from ``decisions`` (k, n) of the scored candidates (NaN for the unscored ones)."""
+def member_table(exploration: Exploration, figures: pd.DataFrame) -> pd.DataFrame:
+    """One row per candidate: loss, membership, then the closeness ``figures`` of the scored
+    candidates (``metrics.closeness.model_figures``; NaN for the unscored ones)."""
     table = exploration.candidates.copy()
     table.insert(0, "model", [f"m{i:04d}" for i in range(len(table))])
     table["loss"] = exploration.losses
     table["in_set"] = exploration.in_set
     scored = exploration.scored_mask
-    columns = {
-        "fidelity": (decisions == victim_decisions).mean(axis=1),
-        "accuracy": (decisions == y_true).mean(axis=1),
-        **metrics.fairness_gaps_many(y_true, decisions, group, pos_label=positive_class),
-    }
-    for column in ("fidelity", "accuracy", *GAPS):
+    for column in figures.columns:
         table[column] = np.nan
-        table.loc[scored, column] = columns[column]
+        table.loc[scored, column] = figures[column].to_numpy()
     return table
 
 
@@ -93,7 +82,8 @@ def evaluate_set(
     scores = exploration.scores[name]
     decisions = metrics.decisions_of(scores)  # scores.argmax(axis=2), faster
     victim_decisions = victim_proba.argmax(axis=1)
-    table = member_table(exploration, decisions, victim_decisions, y_true, group, positive_class)
+    figures = model_figures(scores, victim_proba, y_true, group, positive_class, decisions)
+    table = member_table(exploration, figures)
     # fairness_gaps_many equals fairlearn's fairness_gaps (tests/test_fairness_metrics.py), faster
     victim_gaps = {
         gap: float(values[0])

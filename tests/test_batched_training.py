@@ -63,8 +63,16 @@ def fitted(arch: str, seeds: list[int], sizes: list[int] | None = None, **kwargs
     return fit_many(models, data)
 
 
+@pytest.fixture(params=[1, 2], ids=["1 thread", "2 threads"])
+def threads(request):
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
-def test_a_model_does_not_depend_on_how_many_models_share_its_batch_nor_which(arch):
+def test_a_model_does_not_depend_on_how_many_models_share_its_batch_nor_which(arch, threads):
     x = ARCHITECTURES[arch][1]
     alone = fitted(arch, [7])[0].predict_proba(x)
     pair = fitted(arch, [7, 8])[0].predict_proba(x)

@@ -3,8 +3,8 @@
 ``StackedNet(modules)`` copies the parameters of N modules of the same architecture into leaf
 tensors of shape (N, ...) and runs all N on (N, rows, ...) inputs, model i on its own rows. Each
 layer is computed per model with the same kernels whatever N is (batched matrix products, whose
-slices equal the single products; unfold + batched product for convolutions; one flat embedding
-table with per-model id offsets), so a model's numbers do not depend on how many models share its
+slices equal the single products; torch's own convolution, model by model; one flat embedding table
+with per-model id offsets), so a model's numbers do not depend on how many models share its
 stack, nor on which.
 
 All N models' parameters live in one (N, B) tensor, model i's in row i, each parameter at an
@@ -14,8 +14,8 @@ update above all) then handle every model's values the same way, whatever N and 
 
 An architecture opts in with ``stacked_layers()``: its layers as ``(parameter prefix, layer)`` in
 the order its ``forward`` applies them (msmult's MLP, CNN and text models do). Supported layers:
-``Flatten``, ``Linear``, ``ReLU``, ``Identity`` (``MaskSite``), ``Conv2d`` (no groups, no
-dilation, zero padding), ``MaxPool2d`` and the text model's ``MeanEmbedding``. Anything else
+``Flatten``, ``Linear``, ``ReLU``, ``Identity`` (``MaskSite``), ``Conv2d`` (zero padding),
+``MaxPool2d`` and the text model's ``MeanEmbedding``. Anything else
 raises ``NotStackable``, and the caller trains those models one at a time.
 """
 
@@ -48,27 +48,24 @@ def linear(prefix: str, layer: nn.Linear) -> Layer:
 
 
 def conv2d(prefix: str, layer: nn.Conv2d) -> Layer:
-    """A 2-D convolution as unfold + one batched product per model: (N, out, in*k*k) weights
-    times each model's (in*k*k, rows*positions) columns."""
-    if layer.groups != 1 or layer.dilation != (1, 1) or layer.padding_mode != "zeros":
-        raise NotStackable(f"{prefix}: Conv2d with groups, dilation or non-zero padding")
-    if isinstance(layer.padding, str):
-        raise NotStackable(f"{prefix}: Conv2d with padding={layer.padding!r}")
+    """A 2-D convolution, model by model: torch's own convolution kernel on each model's rows
+    (on the CPU, stacking convolutions into one batched product or a grouped convolution was
+    slower than this loop and rounds differently from one model alone)."""
     weight, bias = f"{prefix}.weight", f"{prefix}.bias"
-    kernel, stride, padding = layer.kernel_size, layer.stride, layer.padding
+    settings = {
+        "stride": layer.stride,
+        "padding": layer.padding,
+        "dilation": layer.dilation,
+        "groups": layer.groups,
+    }
+    if layer.padding_mode != "zeros":
+        raise NotStackable(f"{prefix}: Conv2d with padding_mode={layer.padding_mode!r}")
 
     def forward(net: StackedNet, x: torch.Tensor) -> torch.Tensor:
-        p = net.params
-        n, rows, _, height, width = x.shape
-        cols = F.unfold(x.flatten(0, 1), kernel, padding=padding, stride=stride)
-        out_h = (height + 2 * padding[0] - kernel[0]) // stride[0] + 1
-        out_w = (width + 2 * padding[1] - kernel[1]) // stride[1] + 1
-        cols = cols.view(n, rows, cols.shape[1], -1).transpose(1, 2).flatten(2)
-        w = p[weight].flatten(2)
-        out = (
-            torch.bmm(w, cols) if layer.bias is None else torch.baddbmm(p[bias][..., None], w, cols)
+        w, b = net.params[weight], net.params.get(bias)
+        return torch.stack(
+            [F.conv2d(x[i], w[i], None if b is None else b[i], **settings) for i in range(len(x))]
         )
-        return out.view(n, w.shape[1], rows, out_h, out_w).transpose(1, 2)
 
     return forward
 
@@ -123,7 +120,8 @@ class StackedNet:
     """N modules of one architecture trained as one (see the module docstring).
 
     ``flat``: the (N, B) leaf tensor (requiring grad) holding every model's parameters, copied
-    from the modules; ``params``: name -> (N, ...) views of it; ``forward(x)``: (N, rows, ...)
+    from the modules; ``params``: name -> (N, ...) views of it; ``thread_safe``: whether a
+    model's numbers are the same on any number of threads when N > 1 (not with convolutions); ``forward(x)``: (N, rows, ...)
     inputs -> (N, rows, classes) logits; ``copy_into(modules, flat)`` writes parameters back."""
 
     def __init__(self, modules: Sequence[nn.Module]) -> None:
@@ -135,6 +133,8 @@ class StackedNet:
             raise NotStackable(f"{type(template).__name__} has buffers (e.g. batch norm)")
         layers = plan()
         self.layers = [stacked_layer(prefix, layer) for prefix, layer in layers]
+        # torch's CPU convolution sums in an order that depends on its thread count
+        self.thread_safe = not any(isinstance(layer, nn.Conv2d) for _, layer in layers)
         widths = [layer.embedding_dim for _, layer in layers if isinstance(layer, MeanEmbedding)]
         self.align = math.lcm(ALIGN, *widths)
         self.shapes = {name: value.shape for name, value in template.named_parameters()}

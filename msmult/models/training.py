@@ -84,11 +84,12 @@ def train(models: Sequence[Any], data: Sequence[FitData]) -> None:
             train_alone(plan, x_all, targets)
         return
     threads = torch.get_num_threads()
+    thread_safe = StackedNet([plans[0].model.module_]).thread_safe
     for stack in stacks(plans, x_all):
-        # a stack of one runs its products on one thread: torch's batched products then split
-        # the work by model, never inside one model's sums, so a model's numbers do not depend
-        # on how many models share its stack
-        torch.set_num_threads(min(threads, len(stack)))
+        # torch's batched products split the work by model, never inside one model's sums, so
+        # a model's numbers do not depend on the thread count when N > 1; a stack of one, and
+        # a network with convolutions, runs on one thread so that they do not either
+        torch.set_num_threads(min(threads, len(stack)) if thread_safe else 1)
         try:
             train_stack(stack, x_all, targets)
         finally:

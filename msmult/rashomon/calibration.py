@@ -15,9 +15,8 @@ import numpy as np
 
 from msmult.rashomon.exploration import AUTO, ExplorationTask, fidelity_loss
 from msmult.rashomon.refit import fit_refits
+from msmult.seeding import CALIBRATION
 from msmult.validation import whole
-
-CALIBRATION_STREAM = 2  # seeds apart from rashomon=retrain (0) and rashomon=bootstrap (1)
 
 
 def check_calibration(epsilon: Any, models: Any) -> int:
@@ -36,9 +35,7 @@ def check_calibration(epsilon: Any, models: Any) -> int:
 def calibrate_epsilon(task: ExplorationTask, models: int) -> tuple[float, dict]:
     """The largest excess fidelity loss of ``models`` bootstrap refits over the base surrogate
     (at least 0), and a JSON-ready description of how it was obtained."""
-    fitted, _ = fit_refits(
-        task, models, task.seed, True, "epsilon calibration", stream=CALIBRATION_STREAM
-    )
+    fitted, _ = fit_refits(task, models, task.seed, True, "epsilon calibration", stream=CALIBRATION)
     base = fidelity_loss(task.surrogate.predict_proba(task.holdout_x), task.holdout_targets)
     excess = (
         np.array(

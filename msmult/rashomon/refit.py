@@ -19,15 +19,10 @@ import pandas as pd
 
 from msmult.models.fitting import FitData, fit_many
 from msmult.rashomon.exploration import Exploration, ExplorationTask, fidelity_loss
+from msmult.seeding import BOOTSTRAP, RETRAIN, refit_seeds
 from msmult.validation import whole
 
 log = logging.getLogger("msmult")
-
-
-def refit_seeds(seed: int, stream: int, count: int) -> list[int]:
-    """``count`` independent 32-bit seeds derived from the run's seed and a stream number."""
-    states = np.random.SeedSequence([seed, stream]).generate_state(count)
-    return [int(s) for s in states]
 
 
 def fit_refits(
@@ -99,7 +94,7 @@ class RetrainExplorer:
             self.seed,
             self.bootstrap,
             self.name,
-            stream=int(self.bootstrap),
+            stream=BOOTSTRAP if self.bootstrap else RETRAIN,
         )
         return refit_exploration(task, models, table)
 
