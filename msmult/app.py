@@ -11,14 +11,16 @@ from hydra.errors import CompactHydraException
 from omegaconf import DictConfig, OmegaConf
 
 from msmult import pipeline
+from msmult.config_keys import folder_name_excludes
 from msmult.errors import MsmultError
 from msmult.fileio import shipped_folder
 from msmult.report.outputs import is_complete
 from msmult.sweep import record_skip
 from msmult.tracking import NoTracking
 
-CONFIG_DIR = str(shipped_folder("conf"))  # absolute: see shared Hydra notes
+CONFIG_DIR = str(shipped_folder("conf"))  # absolute: Hydra needs it under a console script
 log = logging.getLogger("msmult")
+OmegaConf.register_new_resolver("msmult_folder_name_excludes", folder_name_excludes, replace=True)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")

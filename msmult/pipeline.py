@@ -1,16 +1,19 @@
-"""One msmult run: data -> victim -> API -> attack -> surrogate -> Rashomon set -> report.
+"""One msmult run: data -> victim (and the owner's retrains) -> API -> attack -> surrogate ->
+Rashomon set -> evaluation -> report.
 
-Each stage takes what the stage before returned; ``run`` is the only place that knows the order.
-Every object is built (and so every config value checked) before any data is loaded or model
-trained.
+``run`` is the only place that knows the order, and reads as the story of a run: each stage takes
+what the stages before returned. Every config value is checked (``Settings.from_config``) before the
+data loads; the victim, its API and the surrogate factory are built once the data says how many
+classes there are (``Stages``), before any model is trained.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,17 +22,17 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from msmult.analysis.budget_curve import budget_curve, budget_to_equivalence
+from msmult.analysis.evaluation import Evaluation
 from msmult.attacks import prepare, steal
-from msmult.budget_curve import budget_curve, check_checkpoints
-from msmult.evaluation import evaluate_set, verdict_and_comparison
+from msmult.data.splits import Splits
+from msmult.models.owner_retrains import owner_retrains
 from msmult.models.victim_cache import fit_victim
 from msmult.oracle.api import api_label
 from msmult.oracle.defender import defender_side
-from msmult.rashomon.calibration import with_epsilon
-from msmult.rashomon.exploration import AUTO, ExplorationTask, check_exploration
-from msmult.rashomon.per_row import with_per_row
+from msmult.rashomon.exploration import ExplorationTask, check_exploration
 from msmult.report.assemble import RunRecord, build_report
-from msmult.report.outputs import predictions_frame, write_outputs
+from msmult.report.outputs import write_outputs
 from msmult.report.summary import print_summary
 from msmult.settings import Settings, build
 
@@ -56,145 +59,187 @@ class Stopwatch:
 
 def run(cfg: DictConfig, run_dir: Path) -> dict:
     """Run the whole pipeline for ``cfg`` and write its outputs into ``run_dir``."""
-    clock = Stopwatch()
     settings = Settings.from_config(cfg)
-    torch.set_num_threads(cfg.threads)
-    dataset, attack, explorer = settings.dataset, settings.attack, settings.explorer
-    epsilon, epsilon_grid = settings.epsilon, settings.epsilon_grid
-    calibration_models, verdict = settings.calibration_models, settings.verdict
-    holdout_plan, extremes = settings.holdout, settings.extremes
+    torch.set_num_threads(settings.threads)
+    clock = Stopwatch()
     with clock.stage("data"):
-        splits = dataset.load(seed=cfg.seed)
-    new_surrogate = partial(make_surrogate, cfg.surrogate, splits.n_classes)
-    victim = build(cfg.victim, n_classes=splits.n_classes)
-    api = build(cfg.api, victim=victim)  # queries the victim only once it is fitted below
-    checkpoints = check_checkpoints(cfg.get("budget_checkpoints", []), api.budget)
-    prepare(attack, api.budget, splits.x_pool, splits.domain)  # domain hook, budget check
-    extremes.check(splits)  # extremes=true needs the pool's groups
-    if hasattr(explorer, "check"):  # e.g. awp.rows against the test split
-        explorer.check(len(splits.x_test))
+        splits = settings.dataset.load(seed=settings.seed)
+    stages = Stages.for_data(settings, splits)
     with clock.stage("victim"):
-        victim, cache = fit_victim(victim, splits, cfg)
+        victim, victim_cache = fit_victim(stages.victim, splits, cfg)
         victim_proba = victim.predict_proba(splits.x_test)
+    with clock.stage("owner"):
+        retrains = owner_retrains(stages.new_victim, victim, splits, cfg, settings.owner_models)
     with clock.stage("attack"):
-        theft = steal(attack, api, splits.x_pool, new_surrogate, cfg.fidelity_holdout, cfg.seed)
-    with clock.stage("surrogate"):
-        base = holdout_plan.for_run(
-            explorer,
-            calibration=epsilon == AUTO,
-            extremes=extremes.enabled,
-            budget_curve=bool(checkpoints),
-        ).fit(attack, theft, new_surrogate, cfg.seed)
-    eval_sets = {"test": splits.x_test, **{k: v.x for k, v in splits.extra_eval.items()}}
-    task = ExplorationTask(
-        base.surrogate,
-        new_surrogate,
-        base.fit_x,
-        base.fit_targets,
-        base.holdout_x,
-        base.holdout_targets,
-        eval_sets,
-        0.0 if epsilon == AUTO else epsilon,
-        tuple(epsilon_grid),
-        int(cfg.seed),
-        base.folds,
-    )
-    explorer_name = str(getattr(explorer, "name", type(explorer).__name__))
-    with clock.stage("rashomon"):
-        task, calibration = with_epsilon(task, epsilon, calibration_models)
-        exploration = explorer.explore(task)
-        check_exploration(exploration, task, explorer_name, splits.n_classes)
-    with clock.stage("metrics"):
-        evaluations = {
-            "test": evaluate_set(
-                exploration,
-                "test",
-                victim_proba,
-                splits.y_test,
-                splits.group_test,
-                splits.positive_class,
-                capacity_tol=cfg.capacity_tol,
-            ),
-            **{
-                name: evaluate_set(
-                    exploration,
-                    name,
-                    victim.predict_proba(ev.x),
-                    ev.y,
-                    ev.group,
-                    splits.positive_class,
-                    with_curve=False,
-                    capacity_tol=cfg.capacity_tol,
-                )
-                for name, ev in splits.extra_eval.items()
-            },
-        }
-        evaluations["test"] |= verdict_and_comparison(
-            exploration, evaluations["test"], victim_proba, verdict, int(cfg.seed)
+        theft = steal(
+            settings.attack,
+            stages.api,
+            splits.x_pool,
+            stages.new_surrogate,
+            settings.holdout.share,
+            settings.seed,
         )
-        evaluations["test"] = with_per_row(
-            evaluations["test"], exploration, victim_proba, splits.y_test, cfg.capacity_tol
-        )  # rashomon=awp
-        defender = defender_side(api, victim_proba, splits.x_test, splits.y_test, int(cfg.seed))
-    extremal = {}
-    if extremes.enabled:
-        with clock.stage("extremes"):
-            extremal = extremes.run(
-                task, splits, exploration.base_loss, explorer_name, evaluations["test"]
-            )
-    curve = []
-    if checkpoints:  # budget_checkpoints=[...]; empty by default
-        with clock.stage("budget_curve"):
-            curve = budget_curve(
-                checkpoints,
-                task,
-                explorer,
-                explorer_name,
-                cfg.fidelity_holdout,
-                splits,
-                victim_proba,
-                cfg.capacity_tol,
-            )
-    described = api.describe()
-    choice = api_choice()
+    with clock.stage("surrogate"):
+        holdout = settings.holdout.for_run(
+            settings.explorer,
+            extremes=settings.extremes is not None,
+            budget_curve=bool(settings.checkpoints),
+        )
+        base = holdout.fit(settings.attack, theft, stages.new_surrogate, settings.seed)
+    task = ExplorationTask.from_base(
+        base,
+        stages.new_surrogate,
+        splits.eval_sets,
+        settings.membership.epsilon_grid,
+        settings.seed,
+    )
+    with clock.stage("rashomon"):
+        task, calibration = settings.membership.resolve(task)
+        exploration = settings.explorer.explore(task)
+        check_exploration(exploration, task, settings.explorer_name, splits.n_classes)
+    with clock.stage("metrics"):
+        evaluation = Evaluation.of(
+            exploration,
+            splits,
+            victim,
+            victim_proba,
+            settings.verdict,
+            retrains,
+            settings.explorer_name,
+            settings.seed,
+            settings.capacity_tol,
+        )
+        defender = defender_side(
+            stages.api, victim_proba, splits.x_test, splits.y_test, settings.seed
+        )
+    extras = {
+        **extremal_fairness(settings, task, splits, exploration, evaluation, clock),
+        **budget_sections(settings, task, splits, victim_proba, evaluation, clock),
+    }
     record = RunRecord(
         splits=splits,
         victim_model=model_name(cfg.victim),
-        victim_cache=cache,
-        api={"choice": choice, **described, "label": api_label(choice, described)},
-        attack=str(getattr(attack, "name", type(attack).__name__)),
-        budget=api.budget,
-        queries_used=api.queries_used,
-        fit_rows=len(theft.fit.x),
-        holdout_rows=len(theft.holdout.x),
-        holdout=theft.holdout_source,
-        explorer=explorer_name,
+        victim_cache=victim_cache,
+        api=stages.api_description(),
+        attack=attack_name(settings),
+        budget=stages.api.budget,
+        queries_used=stages.api.queries_used,
+        theft=theft,
+        holdout_mode=base.mode,
+        explorer=settings.explorer_name,
         exploration=exploration,
-        evaluations=evaluations,
-        seed=int(cfg.seed),
-        timing=clock.total(),
+        evaluation=evaluation,
         calibration=calibration,
         defender=defender,
-        budget_curve=curve,
-        holdout_mode=base.mode,
+        seed=settings.seed,
+        timing=clock.total(),
+        extras=extras,
     )
-    report = {**build_report(record), **extremal}
-    test = evaluations["test"]
-    members = test["table"]["in_set"].to_numpy()
-    predictions = predictions_frame(
-        splits,
-        victim_proba,
-        exploration.member_scores("test"),
-        test["table"]["model"][members].tolist(),
-    )
-    write_outputs(run_dir, report, test["table"], predictions, test["capacity"], cfg)
+    report = build_report(record)
+    write_outputs(run_dir, report, record, cfg)
     print_summary(report)
     return report
+
+
+@dataclass(frozen=True)
+class Stages:
+    """What is built once the data says how many classes there are: the (unfitted) victim, its
+    prediction API, and factories of surrogates and of the owner's retrains (seed -> unfitted
+    model configured like the run's)."""
+
+    victim: Any
+    api: Any
+    new_surrogate: Callable[[int], Any]
+    new_victim: Callable[[int], Any]
+
+    @classmethod
+    def for_data(cls, settings: Settings, splits: Splits) -> Stages:
+        """Build the stages and run the checks that need the data, before any training."""
+        cfg, classes = settings.cfg, splits.n_classes
+        victim = build(cfg.victim, n_classes=classes)
+        api = build(cfg.api, victim=victim)  # queries the victim only once it is fitted
+        prepare(settings.attack, api.budget, splits.x_pool, splits.domain)
+        if settings.extremes is not None:
+            settings.extremes.check(splits)  # the pool's groups and labels
+        if hasattr(settings.explorer, "check"):  # e.g. awp.rows against the test split
+            settings.explorer.check(len(splits.x_test))
+        return cls(
+            victim,
+            api,
+            partial(make_surrogate, cfg.surrogate, classes),
+            partial(make_victim, cfg, classes),
+        )
+
+    def api_description(self) -> dict:
+        """The API's config choice, mode, k, decimals, defences and a short label for them."""
+        described, choice = self.api.describe(), api_choice()
+        return {"choice": choice, **described, "label": api_label(choice, described)}
+
+
+def extremal_fairness(
+    settings: Settings,
+    task: ExplorationTask,
+    splits: Splits,
+    exploration: Any,
+    evaluation: Evaluation,
+    clock: Stopwatch,
+) -> dict:
+    """The ``extremes`` section (``extremes=search``), else nothing."""
+    if settings.extremes is None:
+        return {}
+    with clock.stage("extremes"):
+        return settings.extremes.run(
+            task, splits, exploration.base_loss, settings.explorer_name, evaluation.test
+        )
+
+
+def budget_sections(
+    settings: Settings,
+    task: ExplorationTask,
+    splits: Splits,
+    victim_proba: Any,
+    evaluation: Evaluation,
+    clock: Stopwatch,
+) -> dict:
+    """The ``budget_curve`` (``budget_checkpoints``) and ``budget_to_equivalence`` sections."""
+    if not settings.checkpoints:
+        return {}
+    owner, verdict = evaluation.owner, settings.verdict
+    envelope = None
+    if owner is not None and verdict.tolerances == "owner":
+        envelope = owner.envelope(verdict.owner_quantile)
+    with clock.stage("budget_curve"):
+        curve = budget_curve(
+            settings.checkpoints,
+            task,
+            settings.explorer,
+            settings.explorer_name,
+            settings.holdout.share,
+            splits,
+            victim_proba,
+            settings.capacity_tol,
+            verdict,
+            envelope,
+        )
+    sections: dict = {"budget_curve": curve}
+    if verdict.budget_to_equivalence:
+        sections["budget_to_equivalence"] = budget_to_equivalence(curve, verdict.target)
+    return sections
 
 
 def make_surrogate(node: DictConfig, n_classes: int, seed: int) -> Any:
     """An unfitted surrogate configured like the run's, with its own ``seed``."""
     return build(node, n_classes=n_classes, seed=seed)
+
+
+def make_victim(cfg: DictConfig, n_classes: int, seed: int) -> Any:
+    """An unfitted victim configured like the run's, as the run's config builds it with ``seed``
+    in place of the run's seed (its initialisation, shuffling and any seeded estimator)."""
+    return build(OmegaConf.merge(cfg, {"seed": seed}).victim, n_classes=n_classes)
+
+
+def attack_name(settings: Settings) -> str:
+    return str(getattr(settings.attack, "name", type(settings.attack).__name__))
 
 
 def api_choice() -> str:

@@ -129,37 +129,3 @@ def _bounds(low: Any, high: Any, low_sign: str = ">=", high_sign: str = "<=") ->
     if high is not None:
         parts.append(f"{high_sign} {high}")
     return (" " + " and ".join(parts)) if parts else ""
-
-
-def check_run_config(cfg: Any) -> None:
-    """The top-level values no stage constructor owns, before any data is loaded."""
-    from msmult.models.device import resolve_device  # torch import kept out of the helpers
-
-    whole("seed", cfg.seed, 0, example="seed=0")
-    whole("threads", cfg.threads, 1, what=" (torch CPU threads)", example="threads=1")
-    number(
-        "fidelity_holdout",
-        cfg.fidelity_holdout,
-        0,
-        1,
-        open_low=True,
-        open_high=True,
-        what=" (share of the transfer set held out to measure fidelity loss)",
-        example="fidelity_holdout=0.2",
-    )
-    number(
-        "capacity_tol",
-        cfg.capacity_tol,
-        0,
-        open_low=True,
-        what=" (bits)",
-        example="capacity_tol=1e-9",
-    )
-    if flag("victim_cache", cfg.victim_cache) and not str(cfg.cache_dir or "").strip():
-        raise bad_value(
-            "cache_dir",
-            cfg.cache_dir,
-            "it must be a folder path when victim_cache=true",
-            "cache_dir=outputs/cache",
-        )
-    resolve_device(str(cfg.device))

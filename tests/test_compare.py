@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msmult.comparison import compare_explorers, covered, equal_size_ambiguity
+from msmult.analysis.comparison import compare_explorers, covered, equal_size_ambiguity
 from msmult.errors import MsmultError
 from msmult.rashomon import Exploration, ExplorationTask
 from msmult.rashomon.compare import CompareExplorer, stack

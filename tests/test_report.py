@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from msmult.data.splits import EvalSet, Splits
-from msmult.evaluation import evaluate_set
+from msmult.analysis.evaluation import evaluate_set
 from msmult.metrics import GAPS, registry
 from msmult.metrics.registry import SetMetric
 from msmult.rashomon.exploration import Exploration

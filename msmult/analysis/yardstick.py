@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from msmult.analysis.comparison import equal_size_ambiguity
 from msmult.analysis.owner import Yardstick
-from msmult.comparison import equal_size_ambiguity
 from msmult.metrics import ambiguity, decisions_of
 from msmult.metrics.closeness import FIGURES, distances
 from msmult.metrics.superiority import superiority

@@ -42,7 +42,7 @@ class TransferSet:
         """Seeded (fit, holdout) parts; the holdout measures the fidelity loss. Only for attacks
         whose rows are exchangeable (drawn independently of the answers): see ``steal``. Both
         parts keep query order, so a prefix of the fit rows is what the attack had queried by
-        then (``msmult.budget_curve``)."""
+        then (``msmult.analysis.budget_curve``)."""
         order = np.random.default_rng(seed).permutation(len(self.x))
         n_holdout = max(1, int(round(holdout * len(self.x))))
         fit, held = np.sort(order[n_holdout:]), np.sort(order[:n_holdout])

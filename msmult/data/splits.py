@@ -44,6 +44,11 @@ class Splits:
     def n_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def eval_sets(self) -> dict[str, np.ndarray]:
+        """Evaluation-set name -> rows to score: ``test``, then each extra set (e.g. HateCheck)."""
+        return {"test": self.x_test, **{name: ev.x for name, ev in self.extra_eval.items()}}
+
 
 @dataclass(frozen=True)
 class InputDomain:

@@ -69,9 +69,9 @@ def owner_retrains(
         return untrained_sklearn(new_victim, victim, splits, seeds)
     models = [new_victim(seed) for seed in seeds]
     entry = None
-    if cfg.victim_cache:
+    if cfg.cache.victims:
         key, _ = cache_key(cfg, splits.data_sha256)
-        entry = Path(cfg.cache_dir) / "victims" / key / f"owner-{sha256_of_value(seeds)[:16]}"
+        entry = Path(cfg.cache.dir) / "victims" / key / f"owner-{sha256_of_value(seeds)[:16]}"
         problem = load(entry, models, splits) if entry.is_dir() else "it does not exist"
         if problem is None:
             log.info("owner's retrains: cache hit %s", entry)

@@ -1,7 +1,7 @@
 """Train each victim once per (dataset config and data files, victim config, seed) and reuse it
 across runs.
 
-An entry is ``<cache_dir>/victims/<key>/`` with ``weights.pt`` (a torch state dict, loaded with
+An entry is ``<cache.dir>/victims/<key>/`` with ``weights.pt`` (a torch state dict, loaded with
 ``weights_only=True``) and ``meta.json`` (the key's inputs, the weights' sha256 and a probe: the
 sha256 of the victim's rounded probabilities on the first test rows). An entry that is missing a
 file, fails a checksum or gives a different probe is rebuilt, never trusted. Scikit-learn victims
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from msmult.config_keys import result_relevant
 from msmult.data.splits import Splits
 from msmult.fileio import sha256_of, sha256_of_value, write_json, write_with
 from msmult.models.torch_classifier import TorchClassifier
@@ -31,10 +32,9 @@ def cache_key(cfg: DictConfig, data_sha256: dict[str, str] | None = None) -> tup
     """sha256 over the resolved dataset and victim configs, the sha256 of every data file the
     dataset read (``Splits.data_sha256``: a CSV edited in place retrains the victim), the seed
     the torch thread count (float sums, hence trained weights, depend on it) and the training
-    code's version (``TRAINER``), with those inputs; ``memory_gb`` is left out (it decides how
-    many models train together, which does not change any of them)."""
-    victim = OmegaConf.to_container(cfg.victim, resolve=True)
-    victim.pop("memory_gb", None)
+    code's version (``TRAINER``), with those inputs; result-neutral keys (``msmult.config_keys``,
+    e.g. ``memory_gb``) are left out."""
+    victim = result_relevant(OmegaConf.to_container(cfg.victim, resolve=True), "victim.")
     inputs = {
         "dataset": OmegaConf.to_container(cfg.dataset, resolve=True),
         "data_sha256": dict(sorted((data_sha256 or {}).items())),
@@ -70,10 +70,10 @@ def load_entry(entry: Path, key: str, victim: TorchClassifier, splits: Splits) -
 
 def fit_victim(victim: object, splits: Splits, cfg: DictConfig) -> tuple[object, str]:
     """The trained victim and how it was obtained: ``hit``, ``miss`` (trained, stored), ``off``."""
-    if not cfg.victim_cache or not isinstance(victim, TorchClassifier):
+    if not cfg.cache.victims or not isinstance(victim, TorchClassifier):
         return victim.fit(splits.x_victim, splits.y_victim), "off"
     key, inputs = cache_key(cfg, splits.data_sha256)
-    entry = Path(cfg.cache_dir) / "victims" / key
+    entry = Path(cfg.cache.dir) / "victims" / key
     if entry.is_dir():
         problem = load_entry(entry, key, victim, splits)
         if problem is None:

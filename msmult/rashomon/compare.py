@@ -3,7 +3,7 @@
 Each explorer runs on the same task; their candidates are stacked with an ``explorer`` column
 (row 0, the base surrogate every explorer returns first, once, labelled ``base``; the other
 explorers' copies of it are dropped) and a ``seconds`` column (the explorer's wall time divided
-by its candidates), so every output of a run still works and ``msmult.comparison`` can compare
+by its candidates), so every output of a run still works and ``msmult.analysis.comparison`` can compare
 them. Not from a paper: it sets side by side the dropout sets of Hsu et al. (ICLR 2024) and the
 refits that Black et al. (FAccT 2022) and Cooper et al. (AAAI 2024) use as the reference.
 """
@@ -47,6 +47,8 @@ class CompareExplorer:
             "bootstrap": lambda: BootstrapExplorer(bootstrap_models, seed),
         }
         self.explorers = {name: built[name]() for name in dict.fromkeys(names)}
+        # cross-fitting when every explorer reads folds (dropout, bootstrap; not retrain)
+        self.crossfit = all(getattr(e, "crossfit", False) for e in self.explorers.values())
 
     def explore(self, task: ExplorationTask) -> Exploration:
         parts = []

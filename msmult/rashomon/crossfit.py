@@ -1,19 +1,20 @@
-"""Which answers fit the base surrogate and which measure Rashomon membership
-(``fidelity_holdout_mode``): a held-out split, or cross-fitting so every answer trains it.
+"""Which answers fit the base surrogate and which measure Rashomon membership (``holdout.mode``):
+a held-out split, or cross-fitting so every answer trains it.
 
 ``split`` (msmult 0.1): the base surrogate is fitted on the fit rows of ``steal``; a candidate's
-fidelity loss is its loss on the disjoint holdout rows.
+fidelity loss is its loss on the disjoint holdout rows (``holdout.share`` of the queries).
 
 ``crossfit`` (cross-fitting, Chernozhukov et al., "Double/debiased machine learning",
 Econometrics Journal 2018, applied to the membership test): the loss rows U are the unbiased
 sample ``steal`` provides (the whole transfer set for an attack with exchangeable rows, else its
-separate uniform pool draw). U is split, seeded, into ``fidelity_folds`` folds; fold model k is
+separate uniform pool draw). U is split, seeded, into ``holdout.folds`` folds; fold model k is
 ``new_surrogate(seed)`` fitted on every answer except fold k's rows. A candidate's loss is the
 row-weighted mean over folds of its fold-k counterpart's loss on fold k (the same perturbation
 applied to fold model k, so no row's loss comes from a model that saw that row); the base
 surrogate that the report describes, and every score on the evaluation sets, is fitted on ALL
-answers. Only explorers that declare ``crossfit = True`` (they read ``ExplorationTask.folds``)
-get it; any other explorer runs in ``split`` mode (report.json ``attack.holdout_mode``).
+answers, together with the fold models (``fit_many``). Only explorers that declare
+``crossfit = True`` (they read ``ExplorationTask.folds``) get it; any other explorer runs in
+``split`` mode (report.json ``attack.holdout_mode``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from msmult.attacks.stealing import SurrogateFactory, Theft
 from msmult.errors import MsmultError
 from msmult.models.fitting import FitData, fit_many
 from msmult.rashomon.exploration import fidelity_loss
-from msmult.validation import choice, whole
+from msmult.validation import choice, number, whole
 
 log = logging.getLogger("msmult")
 MODES = ("split", "crossfit")
@@ -55,6 +56,7 @@ class BaseFit:
     holdout_targets: np.ndarray
     folds: tuple[HoldoutFold, ...]
     mode: str  # "split" or "crossfit, K folds" (report.json attack.holdout_mode)
+    loss_rows: np.ndarray | None = None  # crossfit: indices into fit_x of the loss rows
 
 
 def out_of_fold_loss(
@@ -71,28 +73,39 @@ def out_of_fold_loss(
 
 
 class FidelityHoldout:
-    """``fidelity_holdout_mode`` (split | crossfit) and ``fidelity_folds`` (K >= 2), resolved
-    against the explorer (``crossfit`` only for an explorer with ``crossfit = True``)."""
+    """``holdout.share`` (of the queries held out), ``holdout.mode`` (split | crossfit) and
+    ``holdout.folds`` (K >= 2), resolved against the explorer (``crossfit`` only for an explorer
+    with ``crossfit = True``)."""
 
-    def __init__(self, mode: str, folds: int) -> None:
-        self.mode = choice("fidelity_holdout_mode", mode, MODES)
+    def __init__(self, mode: str = "crossfit", folds: int = 5, share: float = 0.2) -> None:
+        self.mode = choice("holdout.mode", mode, MODES)
         self.folds = whole(
-            "fidelity_folds", folds, 2, what=" (cross-fitting folds)", example="fidelity_folds=5"
+            "holdout.folds", folds, 2, what=" (cross-fitting folds)", example="holdout.folds=5"
+        )
+        self.share = number(
+            "holdout.share",
+            share,
+            0,
+            1,
+            open_low=True,
+            open_high=True,
+            what=" (share of the queries held out to measure the fidelity loss)",
+            example="holdout.share=0.2",
         )
 
     def for_run(self, explorer: Any, **in_sample_readers: bool) -> FidelityHoldout:
         """``split`` instead of ``crossfit`` when the explorer does not read folds or a run
         feature that is on (``in_sample_readers``, name -> on) scores the base surrogate on the
-        holdout rows itself (e.g. epsilon calibration)."""
+        holdout rows itself (the extremal search, budget curves)."""
         name = str(getattr(explorer, "name", type(explorer).__name__))
         blockers = [k for k, on in in_sample_readers.items() if on]
         blockers += [] if getattr(explorer, "crossfit", False) else [f"explorer {name}"]
         if self.mode == "crossfit" and blockers:
             log.warning(
-                "fidelity_holdout_mode=split for this run: %s read(s) no cross-fitting folds",
+                "holdout.mode=split for this run: %s read(s) no cross-fitting folds",
                 ", ".join(blockers),
             )
-            return FidelityHoldout("split", self.folds)
+            return FidelityHoldout("split", self.folds, self.share)
         return self
 
     def fit(self, attack: Any, theft: Theft, new_surrogate: SurrogateFactory, seed: int) -> BaseFit:
@@ -114,9 +127,9 @@ class FidelityHoldout:
         loss_rows = np.arange(0 if exchangeable else len(theft.fit.x), len(x))
         if len(loss_rows) < self.folds:
             raise MsmultError(
-                f"fidelity_folds={self.folds} is not allowed: the fidelity holdout has only "
-                f"{len(loss_rows)} rows to split into folds, e.g. fidelity_folds=2 or "
-                "fidelity_holdout_mode=split."
+                f"holdout.folds={self.folds} is not allowed: the fidelity holdout has only "
+                f"{len(loss_rows)} rows to split into folds, e.g. holdout.folds=2 or "
+                "holdout.mode=split."
             )
         order = np.random.default_rng([seed, 3]).permutation(loss_rows)
         held_out = [np.sort(rows) for rows in np.array_split(order, self.folds)]
@@ -137,4 +150,5 @@ class FidelityHoldout:
             np.concatenate([f.targets for f in folds]),
             folds,
             f"crossfit, {self.folds} folds",
+            loss_rows,
         )

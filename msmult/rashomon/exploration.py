@@ -18,8 +18,6 @@ from msmult.metrics import rashomon_set
 from msmult.validation import as_list, number, numbers
 
 SurrogateFactory = Callable[[int], Any]  # seed -> unfitted estimator with fit / predict_proba
-AUTO = "auto"  # rashomon.epsilon=auto: calibrated by msmult.rashomon.calibration
-RUN_WIDE_KEYS = ("calibration_models",)  # rashomon keys read by the run, not the explorer
 
 
 def fidelity_loss(proba: np.ndarray, targets: np.ndarray) -> np.ndarray | float:
@@ -43,14 +41,15 @@ class ExplorationTask:
     parameter (loss tolerance over the base surrogate); ``epsilon_grid``: the epsilons of the
     epsilon curve; ``seed``: the run's seed.
 
-    ``folds`` (``fidelity_holdout_mode=crossfit``, only for an explorer with ``crossfit = True``;
-    see ``msmult.rashomon.crossfit``): ``HoldoutFold(surrogate, x, targets)`` per fold. Empty:
+    ``folds`` (``holdout.mode=crossfit``, only for an explorer with ``crossfit = True``; see
+    ``msmult.rashomon.crossfit``): ``HoldoutFold(surrogate, x, targets)`` per fold. Empty:
     ``holdout_x`` is disjoint from ``fit_x`` and a candidate's loss is its loss there. Non-empty:
     ``surrogate`` is fitted on ALL answers (``fit_x`` holds ``holdout_x``), so a loss measured with
     it on ``holdout_x`` is in-sample and must not decide membership; a candidate's loss is the
     row-weighted mean over folds of its counterpart built from ``fold.surrogate`` (fitted without
-    ``fold.x``) scored on ``fold.x`` (``crossfit.out_of_fold_loss``); ``holdout_x`` /
-    ``holdout_targets`` are the folds' rows concatenated.
+    ``fold.x``) scored on ``fold.x`` (``crossfit.out_of_fold_loss``), or, for a model refitted on
+    a resample of ``fit_x``, its loss on the ``loss_rows`` (indices into ``fit_x``) its resample
+    left out; ``holdout_x`` / ``holdout_targets`` are the folds' rows concatenated.
     """
 
     surrogate: Any
@@ -64,28 +63,56 @@ class ExplorationTask:
     epsilon_grid: tuple[float, ...] = ()
     seed: int = 0
     folds: tuple[Any, ...] = ()
+    loss_rows: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.check_epsilons(self.epsilon, self.epsilon_grid)
+        number("membership.epsilon", self.epsilon, 0, example="membership.epsilon=0.02")
+        if as_list("membership.epsilon_grid", self.epsilon_grid):
+            numbers("membership.epsilon_grid", self.epsilon_grid, 0)
         object.__setattr__(self, "epsilon_grid", tuple(float(e) for e in self.epsilon_grid))
         if "test" not in self.eval_sets:
             raise ValueError("eval_sets must hold the test rows under 'test'")
 
-    @staticmethod
-    def check_epsilons(epsilon: Any, grid: Sequence[Any], allow_auto: bool = False) -> None:
-        """``rashomon.epsilon`` a number >= 0 (or ``auto`` with ``allow_auto``, calibrated before
-        the task is built); ``rashomon.epsilon_grid`` empty or numbers >= 0."""
-        if not (allow_auto and epsilon == AUTO):
-            auto = " or auto (calibrated by bootstrap refits)" if allow_auto else ""
-            number(
-                "rashomon.epsilon",
-                epsilon,
-                0,
-                what=f" (a fidelity-loss tolerance){auto}",
-                example="rashomon.epsilon=0.02",
+    @classmethod
+    def from_base(
+        cls,
+        base: Any,
+        new_surrogate: SurrogateFactory,
+        eval_sets: Mapping[str, np.ndarray],
+        epsilon_grid: Sequence[float],
+        seed: int,
+    ) -> ExplorationTask:
+        """The task around a ``crossfit.BaseFit`` (its epsilon 0 until membership resolves it)."""
+        return cls(
+            surrogate=base.surrogate,
+            new_surrogate=new_surrogate,
+            fit_x=base.fit_x,
+            fit_targets=base.fit_targets,
+            holdout_x=base.holdout_x,
+            holdout_targets=base.holdout_targets,
+            eval_sets=eval_sets,
+            epsilon=0.0,
+            epsilon_grid=tuple(epsilon_grid),
+            seed=seed,
+            folds=base.folds,
+            loss_rows=base.loss_rows,
+        )
+
+    def base_loss(self) -> float:
+        """The base surrogate's out-of-sample fidelity loss: on the held-out rows, or with
+        cross-fitting its fold models' out-of-fold loss."""
+        if self.folds:
+            return float(
+                sum(
+                    len(fold.x)
+                    / len(self.holdout_x)
+                    * fidelity_loss(fold.surrogate.predict_proba(fold.x), fold.targets)
+                    for fold in self.folds
+                )
             )
-        if as_list("rashomon.epsilon_grid", grid):
-            numbers("rashomon.epsilon_grid", grid, 0, example="rashomon.epsilon_grid=[0,0.01]")
+        return float(
+            fidelity_loss(self.surrogate.predict_proba(self.holdout_x), self.holdout_targets)
+        )
 
     @property
     def largest_epsilon(self) -> float:
@@ -198,15 +225,3 @@ def _unscored(exploration: Exploration, task: ExplorationTask) -> list[str]:
     if missing.any():
         return [f"{int(missing.sum())} candidates within epsilon {task.largest_epsilon} unscored"]
     return []
-
-
-def explorer_settings(rashomon: Mapping[str, Any]) -> tuple[dict, float, Sequence[float]]:
-    """Split a ``rashomon`` config into the explorer's own arguments and the run-wide epsilon (a
-    number, or ``auto``) and epsilon grid (which every explorer takes through its task); the
-    ``RUN_WIDE_KEYS`` (``calibration_models``) are read by the run, not passed to the explorer."""
-    settings = dict(rashomon)
-    epsilon = settings.pop("epsilon", 0.0)
-    grid = settings.pop("epsilon_grid", ())
-    for key in RUN_WIDE_KEYS:
-        settings.pop(key, None)
-    return settings, epsilon, grid

@@ -47,52 +47,46 @@ class ExtremeSearch:
 
     def __init__(
         self,
-        enabled: bool = False,
         steps: int = 100,
         lr: float = 1e-3,
         multipliers: Sequence[float] = (0.0, 1.0, 10.0),
         pool_rows: int = 5000,
         seed: int = 0,
     ) -> None:
-        if not isinstance(enabled, bool):
-            raise bad_value("extremes", enabled, "it must be true or false", "extremes=true")
-        self.enabled = enabled
-        self.steps = whole("extremes_search.steps", steps, 1, example="extremes_search.steps=100")
+        self.steps = whole("extremes.steps", steps, 1, example="extremes.steps=100")
         self.lr = number(
-            "extremes_search.lr",
+            "extremes.lr",
             lr,
             0,
             open_low=True,
             what=" (Adam step size)",
-            example="extremes_search.lr=1e-3",
+            example="extremes.lr=1e-3",
         )
         self.multipliers = numbers(
-            "extremes_search.multipliers",
+            "extremes.multipliers",
             multipliers,
             0,
-            example="extremes_search.multipliers=[0,1,10]",
+            example="extremes.multipliers=[0,1,10]",
         )
         self.pool_rows = whole(
-            "extremes_search.pool_rows", pool_rows, 1, example="extremes_search.pool_rows=5000"
+            "extremes.pool_rows", pool_rows, 1, example="extremes.pool_rows=5000"
         )
         self.seed = whole("seed", seed, 0)
 
     def check(self, splits: Splits) -> None:
-        """With ``extremes=true``, refuse a dataset whose attacker pool carries no groups or
-        labels for the auditor (before any model is trained)."""
-        if not self.enabled:
-            return
+        """Refuse a dataset whose attacker pool carries no groups or labels for the auditor
+        (before any model is trained)."""
         groups = splits.group_pool
         named = np.asarray([] if groups is None else groups).astype(str)
         known = np.unique(named[named != ""]).size
         if splits.y_pool is None or known < 2:
             raise bad_value(
                 "extremes",
-                True,
+                "search",
                 f"dataset {splits.name} gives no labels or fewer than two known sensitive groups "
                 f"for its attacker pool ({known} found); extremal fairness computes its relaxed "
                 "gaps on the pool's rows with their true labels and groups",
-                "extremes=false",
+                "extremes=null",
             )
 
     def run(
@@ -111,9 +105,9 @@ class ExtremeSearch:
         if not isinstance(surrogate, TorchClassifier):
             raise bad_value(
                 "extremes",
-                True,
+                "search",
                 "it needs a torch surrogate (surrogate=mlp, cnn, text) to fine-tune",
-                "extremes=false",
+                "extremes=null",
             )
         pool = PoolRelaxation(splits, self.pool_rows, self.seed, surrogate.device_)
         runs = [(g, d, m) for g in GAPS for d in DIRECTIONS for m in self.multipliers]

@@ -85,32 +85,6 @@ PER_ROW_LABELS = {
 }
 
 
-def with_per_row(
-    test: dict, exploration, victim_proba: np.ndarray, labels: np.ndarray, tol: float
-) -> dict:
-    """The test evaluation with a ``per_row`` entry (and the sampled rows' capacities as its
-    ``capacity``) when the exploration carries a ``RowReach``; unchanged otherwise."""
-    if getattr(exploration, "per_row", None) is None:
-        return test
-    summary, capacity = row_metrics(exploration.per_row, victim_proba.argmax(1), labels, tol)
-    return {**test, "per_row": summary, "capacity": capacity}
-
-
-def per_row_sections(test: dict) -> dict:
-    """report.json sections replacing the set-level multiplicity of a per-row exploration: the
-    set holds only the base surrogate, so no set-level number is reported."""
-    if "per_row" not in test:
-        return {}
-    note = (
-        "per-row search: each sampled row has its own reachable models, so only per-row "
-        "metrics are reported (see per_row); set-level metrics do not apply"
-    )
-    return {
-        "multiplicity": {"set_size": 1, "per_row_only": True, "note": note, "epsilon_curve": []},
-        "per_row": test["per_row"],
-    }
-
-
 def per_row_lines(per_row: dict) -> list[tuple[str, str]]:
     """(label, value) pairs of the per-row metrics at the run's epsilon, for report.md and the
     console summary."""

@@ -5,7 +5,10 @@
 ``BootstrapExplorer`` refits each model on a bootstrap resample of the fit rows (same size, drawn
 with replacement, its own seed), so the thief's query draw varies without spending more budget
 (Cooper et al., AAAI 2024 use bootstrap resamples for self-consistency). Membership is the same
-fidelity-loss rule as for every explorer. Where msmult differs: row 0 is always the base surrogate
+fidelity-loss rule as for every explorer, out of sample: a refit's loss on the held-out rows, or
+with cross-fitting (bootstrap only) on its out-of-bag loss rows, the ones its resample left out
+(a retrain has seen every answer, so ``rashomon=retrain`` runs in split mode). All refits train
+together (``msmult.models.fit_many``). Where msmult differs: row 0 is always the base surrogate
 itself and ``n_models`` counts it, so ``n_models - 1`` models are refitted.
 """
 
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from msmult.errors import MsmultError
 from msmult.models.fitting import FitData, fit_many
 from msmult.rashomon.exploration import Exploration, ExplorationTask, fidelity_loss
 from msmult.seeding import BOOTSTRAP, RETRAIN, refit_seeds
@@ -27,10 +31,11 @@ log = logging.getLogger("msmult")
 
 def fit_refits(
     task: ExplorationTask, count: int, seed: int, bootstrap: bool, label: str, stream: int = 0
-) -> tuple[list[Any], pd.DataFrame]:
+) -> tuple[list[Any], pd.DataFrame, list[np.ndarray | None]]:
     """``count`` surrogates from ``task.new_surrogate``, each with its own seed (from ``seed`` and
     ``stream``); with ``bootstrap`` each is fitted on a resample (with replacement, same size) of
-    the fit rows drawn from that seed. Returns the fitted models and one table row per model."""
+    the fit rows drawn from that seed. Returns the fitted models, one table row per model and
+    each model's resample (row indices into ``task.fit_x``; None without ``bootstrap``)."""
     seeds = refit_seeds(seed, stream, count)
     n = len(task.fit_x)
     resamples = [
@@ -50,18 +55,49 @@ def fit_refits(
         }
         for model_seed, resample in zip(seeds, resamples)
     ]
-    return models, pd.DataFrame(rows)
+    return models, pd.DataFrame(rows), resamples
 
 
-def refit_exploration(task: ExplorationTask, models: list[Any], table: pd.DataFrame) -> Exploration:
-    """The base surrogate (row 0) then ``models``: their fidelity losses and scores."""
+def refit_losses(
+    task: ExplorationTask, models: list[Any], resamples: list[np.ndarray | None]
+) -> np.ndarray:
+    """(m,) out-of-sample fidelity losses of refitted ``models``: on the held-out rows, or with
+    cross-fitting on the loss rows each model's resample left out (its out-of-bag rows)."""
+    if not task.folds:
+        return np.array(
+            [fidelity_loss(m.predict_proba(task.holdout_x), task.holdout_targets) for m in models]
+        )
+    if any(resample is None for resample in resamples):
+        raise MsmultError(
+            "A surrogate retrained on every answer has no held-out rows under cross-fitting; "
+            "use holdout.mode=split for rashomon=retrain."
+        )
+    losses = []
+    for model, resample in zip(models, resamples):
+        out_of_bag = np.setdiff1d(task.loss_rows, resample)
+        if len(out_of_bag) == 0:
+            raise MsmultError(
+                "A bootstrap resample covered every loss row, so its refit has no out-of-bag "
+                "rows to measure its fidelity loss on; use more queries or holdout.mode=split."
+            )
+        proba = model.predict_proba(task.fit_x[out_of_bag])
+        losses.append(fidelity_loss(proba, task.fit_targets[out_of_bag]))
+    return np.array(losses)
+
+
+def refit_exploration(
+    task: ExplorationTask,
+    models: list[Any],
+    table: pd.DataFrame,
+    resamples: list[np.ndarray | None],
+) -> Exploration:
+    """The base surrogate (row 0) then ``models``: their out-of-sample fidelity losses and
+    scores."""
     everyone = [task.surrogate, *models]
     base = pd.DataFrame(
         [{"kind": "base", "model_seed": task.seed, "distinct_rows": len(task.fit_x)}]
     )
-    losses = np.array(
-        [fidelity_loss(m.predict_proba(task.holdout_x), task.holdout_targets) for m in everyone]
-    )
+    losses = np.concatenate([[task.base_loss()], refit_losses(task, models, resamples)])
     scores = {
         name: np.stack([m.predict_proba(x) for m in everyone]).astype(np.float32)
         for name, x in task.eval_sets.items()
@@ -76,6 +112,7 @@ class RetrainExplorer:
 
     name = "retrain"
     bootstrap = False
+    crossfit = False  # a retrain sees every answer: no out-of-sample rows under cross-fitting
 
     def __init__(self, n_models: int = 20, seed: int = 0) -> None:
         self.n_models = whole(
@@ -88,15 +125,9 @@ class RetrainExplorer:
         self.seed = whole("seed", seed, 0)
 
     def explore(self, task: ExplorationTask) -> Exploration:
-        models, table = fit_refits(
-            task,
-            self.n_models - 1,
-            self.seed,
-            self.bootstrap,
-            self.name,
-            stream=BOOTSTRAP if self.bootstrap else RETRAIN,
-        )
-        return refit_exploration(task, models, table)
+        stream = BOOTSTRAP if self.bootstrap else RETRAIN
+        fitted = fit_refits(task, self.n_models - 1, self.seed, self.bootstrap, self.name, stream)
+        return refit_exploration(task, *fitted)
 
 
 class BootstrapExplorer(RetrainExplorer):
@@ -106,3 +137,4 @@ class BootstrapExplorer(RetrainExplorer):
 
     name = "bootstrap"
     bootstrap = True
+    crossfit = True  # a refit's loss rows: those its resample left out (out of bag)

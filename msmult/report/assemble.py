@@ -1,12 +1,15 @@
-"""``report.json``'s dict, built from the typed results of every stage of a run."""
+"""``report.json``'s dict, built from the typed results of every stage of a run (its keys:
+``msmult.report.schema``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from msmult.analysis.evaluation import Evaluation
+from msmult.attacks.stealing import Theft
 from msmult.data.splits import Splits
 from msmult.rashomon.exploration import Exploration
-from msmult.rashomon.per_row import per_row_sections
+from msmult.report.answer import answer
 
 
 @dataclass(frozen=True)
@@ -15,12 +18,11 @@ class RunRecord:
 
     ``victim_cache``: ``hit | miss | off``; ``api``: the API's own description (``choice``,
     ``mode``, ``k``, ``decimals``, ``defences`` and a short ``label`` encoding them all);
-    ``holdout``: how the fidelity holdout was obtained; ``explorer``: the explorer's name as the
-    run knows it (e.g. ``dropout``); ``evaluations``: evaluation-set name -> ``evaluate_set``
-    result, always with ``test``; ``timing``: seconds per stage; ``calibration``: how epsilon
-    was obtained (``msmult.rashomon.calibration.with_epsilon``); ``defender``: the served
-    answers' quality on the test rows (``msmult.oracle.defender``); ``budget_curve``: one point
-    per ``budget_checkpoints`` entry (``msmult.budget_curve``).
+    ``theft``: the attack's transfer set and fidelity holdout; ``holdout_mode``: ``split`` or
+    ``crossfit, K folds``; ``explorer``: the explorer's name as the run knows it (e.g.
+    ``lenses``); ``evaluation``: everything scored; ``calibration``: how epsilon was obtained
+    (``Membership.resolve``); ``defender``: the served answers' quality on the test rows;
+    ``extras``: optional sections (``extremes``, ``budget_curve``, ``budget_to_equivalence``).
     """
 
     splits: Splits
@@ -30,26 +32,26 @@ class RunRecord:
     attack: str
     budget: int
     queries_used: int
-    fit_rows: int
-    holdout_rows: int
-    holdout: str
+    theft: Theft
+    holdout_mode: str
     explorer: str
     exploration: Exploration
-    evaluations: dict[str, dict]
+    evaluation: Evaluation
     seed: int
     timing: dict[str, float]
-    calibration: dict | None = None
+    calibration: dict = field(default_factory=lambda: {"source": "config"})
     defender: dict | None = None
-    budget_curve: list[dict] | tuple = ()
-    holdout_mode: str = "split"  # or e.g. "crossfit, 5 folds" (msmult.rashomon.crossfit)
+    extras: dict = field(default_factory=dict)
 
 
 def build_report(record: RunRecord) -> dict:
-    """The report of a run: setup, victim, API, attack, base surrogate, Rashomon set,
-    multiplicity and fairness on the test rows, the second evaluation sets, seed and timing."""
-    splits, exploration, test = record.splits, record.exploration, record.evaluations["test"]
+    """The report of a run: the answer in one sentence per lens, then setup, victim, owner, API,
+    attack, base surrogate, Rashomon set, multiplicity and fairness on the test rows, the verdict
+    and the yardstick, second evaluation sets, seed and timing."""
+    splits, exploration, evaluation = record.splits, record.exploration, record.evaluation
+    test = evaluation.test
     table = test["table"]
-    return {
+    report = {
         "dataset": {
             "name": splits.name,
             "classes": splits.n_classes,
@@ -65,9 +67,9 @@ def build_report(record: RunRecord) -> dict:
             "name": record.attack,
             "budget": int(record.budget),
             "queries_used": int(record.queries_used),
-            "fit_rows": int(record.fit_rows),
-            "holdout_rows": int(record.holdout_rows),
-            "holdout": record.holdout,
+            "fit_rows": int(len(record.theft.fit.x)),
+            "holdout_rows": int(len(record.theft.holdout.x)),
+            "holdout": record.theft.holdout_source,
             "holdout_mode": record.holdout_mode,
         },
         "surrogate": {
@@ -80,22 +82,43 @@ def build_report(record: RunRecord) -> dict:
             "epsilon": float(exploration.epsilon),
             "candidates": int(len(table)),
             "base_loss": exploration.base_loss,
-            "epsilon_source": record.calibration or {"source": "config"},
+            "epsilon_source": record.calibration,
             **test["members"],
         },
         "multiplicity": test["multiplicity"],
         "fairness": test["fairness"],
+        "verdict": evaluation.verdict,
+        **({"comparison": evaluation.comparison} if evaluation.comparison else {}),
+        **({"owner": evaluation.owner.as_report()} if evaluation.owner else {}),
+        **({"yardstick": evaluation.yardstick} if evaluation.yardstick else {}),
         "extra_eval": {
             name: summarise_extra(result)
-            for name, result in record.evaluations.items()
+            for name, result in evaluation.sets.items()
             if name != "test"
         },
         "seed": int(record.seed),
         "timing": dict(record.timing),
         **({"defender": record.defender} if record.defender else {}),
-        **({"budget_curve": list(record.budget_curve)} if record.budget_curve else {}),
-        **{key: test[key] for key in ("verdict", "comparison") if test.get(key) is not None},
-        **per_row_sections(test),  # rashomon=awp: per-row metrics replace set-level ones
+        **record.extras,
+        **per_row_sections(evaluation.per_row),
+    }
+    if evaluation.owner is None and evaluation.owner_note:
+        report["owner"] = {"models": 0, "note": evaluation.owner_note}
+    return {"answer": answer(report), **report}
+
+
+def per_row_sections(per_row: dict | None) -> dict:
+    """report.json sections replacing the set-level multiplicity of a per-row exploration: the
+    set holds only the base surrogate, so no set-level number is reported."""
+    if per_row is None:
+        return {}
+    note = (
+        "per-row search: each sampled row has its own reachable models, so only per-row "
+        "metrics are reported (see per_row); set-level metrics do not apply"
+    )
+    return {
+        "multiplicity": {"set_size": 1, "per_row_only": True, "note": note, "epsilon_curve": []},
+        "per_row": per_row,
     }
 
 

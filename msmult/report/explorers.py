@@ -1,5 +1,6 @@
-"""Report parts for the equivalence verdict and the explorer comparison (``rashomon=compare``):
-report.md sections, the console row, ``comparison.csv`` and ``explorers_fairness.png``."""
+"""Report parts for the verdict, the lenses compared (``rashomon=lenses`` / ``compare``) and the
+owner's yardstick: report.md sections, the console rows, ``comparison.csv`` and
+``explorers_fairness.png``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,11 @@ import pandas as pd
 
 from msmult.fileio import write_with
 from msmult.metrics import GAP_LABELS, GAPS
+from msmult.metrics.closeness import FIGURE_LABELS, FIGURES
 from msmult.metrics.verdict import sentence
-from msmult.report import markdown, plots  # module imports: markdown imports this module too
+from msmult.report import plots
+from msmult.report.answer import lens_name
+from msmult.report.markdown_tables import table
 
 FIGURE = "explorers_fairness.png"
 COLUMNS = {
@@ -31,23 +35,93 @@ def epsilon_line(rashomon: dict) -> list[str]:
     if source.get("source") != "auto":
         return []
     return [
-        f"Epsilon = {rashomon['epsilon']:.4g} was calibrated (`rashomon.epsilon=auto`): the "
+        f"Epsilon = {rashomon['epsilon']:.4g} was calibrated (`membership.epsilon=auto`): the "
         f"{source['how']}."
     ]
 
 
 def verdict_section(verdict: dict) -> list[str]:
-    """The verdict in plain words: for the set, then per explorer when there are several."""
+    """The verdict in plain words: for the set, then per lens when there are several."""
     tol = verdict["tolerances"]
-    lines = [
-        f"{sentence(verdict)}: test accuracy within {tol['accuracy']:g} and each fairness "
-        f"gap within {tol['gap']:g} of the victim's, decisions agreeing with the victim's on "
-        f"at least {tol['agreement']:g} of the test rows (Wilson 95% interval)."
-    ]
+    if tol["mode"] == "owner":
+        limits = ", ".join(f"{FIGURE_LABELS[f]} <= {tol[f]:.4f}" for f in FIGURES)
+        rule = (
+            f"every closeness figure within the owner's envelope (the {tol['owner_quantile']:g}"
+            f"-quantile of the owner's retrains): {limits}"
+        )
+    else:
+        rule = (
+            f"test accuracy within {tol['accuracy']:g} and each fairness gap within "
+            f"{tol['gap']:g} of the victim's, decisions agreeing with the victim's on at least "
+            f"{tol['agreement']:g} of the test rows"
+        )
+    lines = [f"{sentence(verdict, tolerances=tol)}: {rule} (Wilson 95% interval)."]
     lines += [
-        f"- `{name}`: {sentence(result)}." for name, result in verdict.get("explorers", {}).items()
+        f"- `{name}`: {sentence(result, tolerances=tol)}."
+        for name, result in verdict.get("explorers", {}).items()
     ]
     return ["## Would a surrogate pass as the victim?", "\n".join(lines)]
+
+
+def owner_section(owner: dict) -> list[str]:
+    """The owner's retrains against the deployed victim: each closeness figure's spread."""
+    if not owner.get("models"):
+        return ["## The owner's yardstick", f"Off: {owner.get('note') or 'owner.models=0'}"]
+    rows = [
+        [FIGURE_LABELS[f], *(f"{owner['distances'][f][k]:.4f}" for k in ("min", "median", "max"))]
+        for f in FIGURES
+    ]
+    parts = [
+        "## The owner's yardstick",
+        f"The victim retrained by its owner {owner['models']} times on its own rows with other "
+        f"seeds (cache: {owner['cache']}), each scored against the deployed victim on the test "
+        f"rows; `owner.csv` lists them. Ambiguity over the retrains "
+        f"{owner['ambiguity_vs_victim']:.4f}, discrepancy {owner['discrepancy_vs_victim']:.4f}.",
+        table(["distance to the victim", "min", "median", "max"], rows, left=1),
+    ]
+    return parts + ([owner["note"]] if owner.get("note") else [])
+
+
+def yardstick_section(yardstick: dict) -> list[str]:
+    """Per lens and figure, the probability of superiority with its interval; the ambiguity at
+    the owner's number of models."""
+    header = ["figure", *(lens_name(lens).split(" (")[0] + f" `{lens}`" for lens in yardstick)]
+    rows = [
+        [
+            FIGURE_LABELS[f],
+            *(
+                f"{e['estimate']:.2f} ({e['low']:.2f}-{e['high']:.2f})"
+                for e in (yardstick[lens]["superiority"][f] for lens in yardstick)
+            ),
+        ]
+        for f in FIGURES
+    ]
+    ambiguity = "; ".join(
+        f"`{lens}` {entry['ambiguity_at_owner_k']['members']:.4f} vs the owner's "
+        f"{entry['ambiguity_at_owner_k']['owner']:.4f} (K = {entry['ambiguity_at_owner_k']['k']})"
+        for lens, entry in yardstick.items()
+    )
+    return [
+        "## Stolen copies against the owner's yardstick",
+        "Probability of superiority: P(a member is at least as close to the victim as an owner's "
+        "retrain), ties counted half (0.5: as close as the owner's own retrains; 1: always "
+        "closer), with a 95% interval (DeLong variance, logit scale).",
+        table(header, rows, left=1),
+        f"Ambiguity against the victim at the owner's number of models: {ambiguity}.",
+    ]
+
+
+def equivalence_line(equivalence: dict) -> list[str]:
+    """The budget to equivalence in one sentence."""
+    target = equivalence["target"]
+    if equivalence["budget"] is None:
+        found = f"not reached within {equivalence['within']} queries"
+    else:
+        found = f"{equivalence['budget']} queries"
+    return [
+        f"Budget to equivalence (the fewest checkpoint queries at which at least {target:g} of "
+        f"the thieves' copies pass the verdict): {found}."
+    ]
 
 
 def comparison_frame(comparison: dict) -> pd.DataFrame:
@@ -78,7 +152,7 @@ def comparison_section(comparison: dict) -> list[str]:
     ]
     return [
         "## Explorers compared on the same base surrogate",
-        markdown.table(header, rows, left=1),
+        table(header, rows, left=1),
         f"Ambiguity (equal size): the mean over seeded subsamples of {comparison['equal_size']} "
         "members, the smallest member count, since ambiguity grows with the number of models. "
         "Fairness columns: range over the members.",
@@ -96,6 +170,12 @@ def markdown_parts(report: dict) -> list[str]:
     parts = epsilon_line(report["rashomon"])
     if "verdict" in report:
         parts += verdict_section(report["verdict"])
+    if "owner" in report:
+        parts += owner_section(report["owner"])
+    if "yardstick" in report:
+        parts += yardstick_section(report["yardstick"])
+    if "budget_to_equivalence" in report:
+        parts += equivalence_line(report["budget_to_equivalence"])
     if "comparison" in report:
         parts += comparison_section(report["comparison"])
     return parts
@@ -106,9 +186,10 @@ def console_row(report: dict) -> list[tuple[str, str, str]]:
     if "verdict" not in report:
         return []
     v = report["verdict"]
+    owner = v["tolerances"]["mode"] == "owner"
     return [
         (
-            "passes as the victim",
+            "within the owner's envelope" if owner else "passes as the victim",
             f"{v['passed']} of {v['members']} ({v['share']:.2f}, "
             f"95% CI {v['low']:.2f}-{v['high']:.2f})",
             "members",

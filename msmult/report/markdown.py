@@ -5,25 +5,8 @@ from __future__ import annotations
 from msmult.metrics import GAP_LABELS, GAPS, registry
 from msmult.metrics.registry import CAPACITY_SCALE, SHARE
 from msmult.rashomon.per_row import PER_ROW_LABELS, per_row_lines
-from msmult.report import explorers  # module import: explorers uses this module's ``table``
-
-STAT_LABELS = {
-    "victim": "victim",
-    "base": "base surrogate",
-    "min": "set min",
-    "max": "set max",
-    "range": "set range",
-}
-
-
-def table(header: list[str], rows: list[list[str]], left: int | None = None) -> str:
-    """A GitHub Markdown table; with ``left``, the first ``left`` columns are aligned left and the
-    others right."""
-    if left is None:
-        rule = ["---"] * len(header)
-    else:
-        rule = [":--"] * left + ["--:"] * (len(header) - left)
-    return "\n".join(f"| {' | '.join(cells)} |" for cells in [header, rule, *rows])
+from msmult.report import explorers
+from msmult.report.markdown_tables import gap_table, table
 
 
 def multiplicity_rows(multiplicity: dict, fidelity: dict) -> list[list[str]]:
@@ -48,13 +31,6 @@ def curve_table(curve: list[dict]) -> str:
             for p in curve
         ],
     )
-
-
-def gap_table(fairness: dict, stats: tuple[str, ...]) -> str:
-    """One row per fairness gap, one column per statistic (victim, base, set min, ...)."""
-    header = ["gap", *(STAT_LABELS[stat] for stat in stats)]
-    rows = [[GAP_LABELS[gap], *(f"{fairness[gap][stat]:.4f}" for stat in stats)] for gap in GAPS]
-    return table(header, rows)
 
 
 def extra_section(extra: dict) -> list[str]:
@@ -175,6 +151,7 @@ def render(report: dict) -> str:
     )
     parts = [
         f"# msmult report: {dataset['name']}",
+        *([" ".join(report["answer"])] if report.get("answer") else []),
         f"Victim `{report['victim']['model']}` (test accuracy {report['victim']['accuracy']:.4f}) "
         f"was queried through the API `{report['api']['label']}` by the `{attack['name']}` attack "
         f"with {attack['queries_used']} of {attack['budget']} queries. The base surrogate reaches "

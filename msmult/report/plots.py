@@ -82,7 +82,7 @@ def epsilon_curve_plot(curve: list[dict], target: Path, title: str) -> None:
 
 def budget_curve_plot(curve: list[dict], target: Path, title: str) -> None:
     """The base surrogate's fidelity, set size, every registered metric and each fairness gap's
-    range over the set vs the query budget (``msmult.budget_curve``)."""
+    range over the set vs the query budget (``msmult.analysis.budget_curve``)."""
     panels = {
         "fidelity, 0-1": [("fidelity", "base surrogate fidelity")],
         **metric_panels(),

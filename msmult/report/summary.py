@@ -34,7 +34,7 @@ def summary_table(report: dict) -> Table:
             (
                 "Rashomon set size",
                 f"{multiplicity['set_size']} of {rashomon['candidates']} "
-                f"(epsilon={rashomon['epsilon']})",
+                f"(epsilon={rashomon['epsilon']:.4g})",
                 "models",
             ),
             (
@@ -88,4 +88,8 @@ def per_row_rows(report: dict) -> list[tuple[str, str, str]]:
 
 
 def print_summary(report: dict, console: Console | None = None) -> None:
-    (console or Console()).print(summary_table(report))
+    """The answer, one sentence per lens, then the table of headline numbers."""
+    console = console or Console()
+    for sentence in report.get("answer", []):
+        console.print(sentence, highlight=False)
+    console.print(summary_table(report))

@@ -5,7 +5,12 @@ A checkpoint ``b`` (queries) refits the base surrogate on the first
 ``budget=b`` would train on, and explores its Rashomon set with the same explorer and the same
 fidelity holdout as the full run, so every point's membership test uses the same rows. Each point
 reports the base surrogate's fidelity, the set size, every registered set metric and each fairness
-gap's range over the set, on the test rows.
+gap's range over the set, on the test rows, and how many of the thieves' copies (the members of a
+refitting lens, ``retrain`` / ``bootstrap``, and the base surrogate) pass the verdict.
+
+The budget to equivalence is the fewest checkpoint queries at which at least ``verdict.target`` of
+the thieves' copies pass (with the owner's envelope): a number, or not reached within the largest
+checkpoint.
 """
 
 from __future__ import annotations
@@ -16,28 +21,46 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from msmult.analysis.comparison import REFERENCES
+from msmult.analysis.evaluation import evaluate_set
 from msmult.data.splits import Splits
 from msmult.errors import MsmultError
-from msmult.evaluation import evaluate_set
 from msmult.metrics import GAPS
 from msmult.metrics.registry import SET_METRICS
+from msmult.metrics.verdict import Verdict, explorer_rows
 from msmult.models.fitting import FitData, fit_many
 from msmult.rashomon.exploration import ExplorationTask, check_exploration
 from msmult.validation import as_list, bad_value, is_whole
 
 log = logging.getLogger("msmult")
+MIN_FIT_ROWS = 10  # fewest answers a checkpoint's surrogate (and its bootstrap refits) is fitted on
 
 
-def check_checkpoints(values: Any, budget: int) -> list[int]:
-    """``budget_checkpoints``: whole numbers from 2 to ``budget`` (queries), sorted, unique."""
+def check_checkpoints(values: Any, budget: int, holdout_share: float) -> list[int]:
+    """``budget_checkpoints``: whole numbers of queries up to ``budget``, each leaving at least
+    ``MIN_FIT_ROWS`` fit rows after the fidelity holdout; sorted, unique."""
     items = as_list("budget_checkpoints", values, "budget_checkpoints=[250,500,1000,2000]")
-    if not all(is_whole(v) and 2 <= v <= budget for v in items):
+    if not all(is_whole(v) and 1 <= v <= budget for v in items):
         raise bad_value(
             "budget_checkpoints",
             items,
-            f"each checkpoint must be a whole number of queries from 2 to budget={budget}",
+            f"each checkpoint must be a whole number of queries up to budget={budget}",
             "budget_checkpoints=[250,500,1000,2000]",
+        )
+    small = [v for v in items if fit_rows_at(v, holdout_share) < MIN_FIT_ROWS]
+    if small:
+        smallest = next(
+            b for b in range(1, budget + 1) if fit_rows_at(b, holdout_share) >= MIN_FIT_ROWS
+        )
+        raise bad_value(
+            "budget_checkpoints",
+            items,
+            f"{small[0]} queries leave {fit_rows_at(small[0], holdout_share)} fit rows after the "
+            f"fidelity holdout (holdout.share={holdout_share}), fewer than the {MIN_FIT_ROWS} a "
+            f"surrogate and its refits need; the smallest checkpoint is {smallest}",
+            f"budget_checkpoints=[{max(smallest, 250)},{budget}]",
         )
     return sorted(set(int(v) for v in items))
 
@@ -56,9 +79,12 @@ def budget_curve(
     splits: Splits,
     victim_proba: np.ndarray,
     capacity_tol: float,
+    verdict: Verdict,
+    envelope: dict[str, float] | None,
 ) -> list[dict]:
     """One point per checkpoint (see the module docstring); ``task`` is the full run's
-    exploration task, whose fit rows are in query order."""
+    exploration task, whose fit rows are in query order; ``envelope``: the owner's, for the
+    verdict (None: the fixed tolerances)."""
     sizes = [fit_rows_at(budget, holdout_share) for budget in checkpoints]
     for budget, rows in zip(checkpoints, sizes):
         if rows > len(task.fit_x):
@@ -95,8 +121,43 @@ def budget_curve(
             with_curve=False,
             capacity_tol=capacity_tol,
         )
-        points.append(curve_point(budget, rows, result))
+        point = curve_point(budget, rows, result)
+        thieves = thieves_rows(result["table"], explorer_name)
+        if thieves.any():
+            passed = verdict.passes(result["table"], result["victim"], envelope) & thieves
+            point |= {
+                "thieves": int(thieves.sum()),
+                "thieves_passed": int(passed.sum()),
+                "thieves_share": float(passed.sum() / thieves.sum()),
+            }
+        points.append(point)
     return points
+
+
+def thieves_rows(table: pd.DataFrame, explorer_name: str) -> np.ndarray:
+    """(m,) the members that are thieves' copies: the refitting lenses' members (and the base
+    surrogate, row 0, which every lens holds); none for a set with no refitting lens."""
+    members = table["in_set"].to_numpy()
+    if "explorer" not in table:
+        return members if explorer_name in REFERENCES else np.zeros(len(table), bool)
+    lenses = explorer_rows(table["explorer"])
+    rows = np.zeros(len(table), bool)
+    for name in REFERENCES:
+        if name in lenses:
+            rows |= lenses[name]
+    return rows & members
+
+
+def budget_to_equivalence(points: list[dict], target: float) -> dict:
+    """The fewest checkpoint queries at which at least ``target`` of the thieves' copies pass;
+    ``budget`` is None when no checkpoint reaches it (``within``: the largest checkpoint)."""
+    reached = [p["budget"] for p in points if p.get("thieves_share", 0.0) >= target]
+    return {
+        "target": target,
+        "budget": min(reached) if reached else None,
+        "within": max(p["budget"] for p in points),
+        "shares": {str(p["budget"]): p.get("thieves_share") for p in points},
+    }
 
 
 def curve_point(budget: int, rows: int, result: dict) -> dict:
