@@ -5,8 +5,9 @@ A checkpoint ``b`` (queries) refits the base surrogate on the first
 ``budget=b`` would train on, and explores its Rashomon set with the same explorer and the same
 fidelity holdout as the full run, so every point's membership test uses the same rows. Each point
 reports the base surrogate's fidelity, the set size, every registered set metric and each fairness
-gap's range over the set, on the test rows, and how many of the thieves' copies (the members of a
-refitting lens, ``retrain`` / ``bootstrap``, and the base surrogate) pass the verdict.
+gap's range over the set, on the test rows, and how many of the thieves' copies pass the verdict:
+every model of a refitting lens (``retrain`` / ``bootstrap``) and the base surrogate, members of
+the set or not, since a thief does not filter its copy by Rashomon membership.
 
 The budget to equivalence is the fewest checkpoint queries at which at least ``verdict.target`` of
 the thieves' copies pass (with the owner's envelope): a number, or not reached within the largest
@@ -135,17 +136,16 @@ def budget_curve(
 
 
 def thieves_rows(table: pd.DataFrame, explorer_name: str) -> np.ndarray:
-    """(m,) the members that are thieves' copies: the refitting lenses' members (and the base
+    """(m,) the candidates that are thieves' copies: the refitting lenses' models (and the base
     surrogate, row 0, which every lens holds); none for a set with no refitting lens."""
-    members = table["in_set"].to_numpy()
     if "explorer" not in table:
-        return members if explorer_name in REFERENCES else np.zeros(len(table), bool)
+        return np.full(len(table), explorer_name in REFERENCES)
     lenses = explorer_rows(table["explorer"])
     rows = np.zeros(len(table), bool)
     for name in REFERENCES:
         if name in lenses:
             rows |= lenses[name]
-    return rows & members
+    return rows
 
 
 def budget_to_equivalence(points: list[dict], target: float) -> dict:

@@ -10,7 +10,7 @@ import pandas as pd
 from msmult.fileio import write_text
 from msmult.metrics import GAP_LABELS, GAPS, registry
 from msmult.metrics.registry import CAPACITY_SCALE
-from msmult.report.markdown import table as markdown_table
+from msmult.report.markdown_tables import table as markdown_table
 from msmult.study.collect import KEYS, across_seeds, epsilon_points
 
 KEY_LABELS = {
@@ -48,6 +48,46 @@ def verdict_columns(runs: pd.DataFrame) -> dict[tuple, str]:
         for key, label in VERDICT_STATS
     }
     return columns if set(columns.values()) <= set(runs.columns) else {}
+
+
+def yardstick_columns(runs: pd.DataFrame) -> dict[tuple, str]:
+    """Per lens: the probability that a member is at least as close to the victim as an owner's
+    retrain (agreement, then probability distance) and the share of members within the owner's
+    envelope; then the owner's agreement range. Empty without yardstick runs."""
+    lenses = sorted(
+        {c.split(".")[1] for c in runs.columns if c.startswith("yardstick.") and c.count(".") > 3}
+    )
+    columns: dict[tuple, str] = {}
+    for lens in lenses:
+        columns[(lens, "P(closer) agreement")] = (
+            f"yardstick.{lens}.superiority.disagreement.estimate"
+        )
+        columns[(lens, "P(closer) probabilities")] = (
+            f"yardstick.{lens}.superiority.probability_distance.estimate"
+        )
+        share = f"verdict.explorers.{lens}.share"
+        columns[(lens, "within envelope")] = share if share in runs else "verdict.share"
+    if lenses:
+        columns[("owner", "agreement min")] = "owner.agreement.min"
+        columns[("owner", "agreement max")] = "owner.agreement.max"
+    return columns if set(columns.values()) <= set(runs.columns) else {}
+
+
+def equivalence_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs with a budget to equivalence: ``equivalence.budget`` (NaN when not reached) and
+    ``equivalence.reached`` (1 / 0), so the mean over seeds is the share of seeds reaching it."""
+    frame = runs[runs["budget_to_equivalence.within"].notna()].copy()
+    frame["equivalence.budget"] = pd.to_numeric(frame["budget_to_equivalence.budget"])
+    frame["equivalence.reached"] = frame["equivalence.budget"].notna().astype(float)
+    frame["equivalence.within"] = frame["budget_to_equivalence.within"]
+    return frame
+
+
+EQUIVALENCE = {
+    ("budget to equivalence", "queries (seeds reaching it)"): "equivalence.budget",
+    ("budget to equivalence", "share of seeds reaching it"): "equivalence.reached",
+    ("budget to equivalence", "largest checkpoint"): "equivalence.within",
+}
 
 
 def set_columns(prefix: str, surrogate: tuple[str, ...] = ("fidelity",)) -> dict[tuple, str]:
@@ -127,6 +167,10 @@ def study_tables(runs: pd.DataFrame, by_epsilon: bool) -> dict[str, tuple]:
     }
     if verdict_columns(runs):  # reports written before the verdict lack it
         tables["verdict"] = (runs, KEYS, verdict_columns(runs))
+    if yardstick_columns(runs):
+        tables["yardstick"] = (runs, KEYS, yardstick_columns(runs))
+    if "budget_to_equivalence.within" in runs:
+        tables["equivalence"] = (equivalence_frame(runs), KEYS, EQUIVALENCE)
     if by_epsilon:
         tables["epsilon"] = (epsilon_points(runs), [*KEYS, "curve.epsilon"], set_columns("curve"))
     return tables
