@@ -14,10 +14,11 @@ from msmult.metrics import ambiguity, rashomon_capacity
 
 
 def member_scores(run_dir: Path, report: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(members, n, c) member scores, (n, c) victim scores and (n,) labels from the parquet."""
+    """(members, n, c) member scores (columns ``m<index>:p_<class>``; the owner's retrains are
+    ``o<index>``), (n, c) victim scores and (n,) labels from the parquet."""
     frame = pd.read_parquet(run_dir / "predictions.parquet")
     names = report["dataset"]["class_names"]
-    models = sorted({c.split(":p_")[0] for c in frame.columns if ":p_" in c} - {"victim"})
+    models = sorted({c.split(":p_")[0] for c in frame.columns if c.startswith("m")})
 
     def scores(model: str) -> np.ndarray:
         if len(names) == 2:  # only the positive class is stored

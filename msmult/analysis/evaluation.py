@@ -218,10 +218,12 @@ class Evaluation:
                 exploration.per_row, reference, splits.y_test, capacity_tol
             )
             test["capacity"] = capacity
+        table = test["table"]
+        table["passes"] = verdict.passes(table, test["victim"], envelope) & table["in_set"]
         return cls(
             sets=sets,
             victim_proba=victim_proba,
-            verdict=verdict.judge(test["table"], test["victim"], envelope),
+            verdict=verdict.judge(table, test["victim"], envelope),
             comparison=comparison,
             owner=owner,
             owner_note=owner_retrains.note,
