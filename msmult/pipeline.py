@@ -22,12 +22,12 @@ from omegaconf import DictConfig, OmegaConf
 from msmult.attacks import prepare, steal
 from msmult.budget_curve import budget_curve, check_checkpoints
 from msmult.evaluation import evaluate_set, verdict_and_comparison
-from msmult.models.victim_cache import fit_victim
 from msmult.oracle.api import api_label
 from msmult.oracle.defender import defender_side
 from msmult.rashomon.calibration import with_epsilon
 from msmult.rashomon.exploration import AUTO, ExplorationTask, check_exploration
 from msmult.rashomon.per_row import with_per_row
+from msmult.remote import obtain_victim, victim_section  # victims msmult does not train (#17)
 from msmult.report.assemble import RunRecord, build_report
 from msmult.report.outputs import predictions_frame, write_outputs
 from msmult.report.summary import print_summary
@@ -74,7 +74,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     if hasattr(explorer, "check"):  # e.g. awp.rows against the test split
         explorer.check(len(splits.x_test))
     with clock.stage("victim"):
-        victim, cache = fit_victim(victim, splits, cfg)
+        victim, cache = obtain_victim(victim, splits, cfg)  # fit_victim, or connect (#17)
         victim_proba = victim.predict_proba(splits.x_test)
     with clock.stage("attack"):
         theft = steal(attack, api, splits.x_pool, new_surrogate, cfg.fidelity_holdout, cfg.seed)
@@ -178,7 +178,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         budget_curve=curve,
         holdout_mode=base.mode,
     )
-    report = {**build_report(record), **extremal}
+    report = {**build_report(record), **extremal, **victim_section(victim, api)}  # remote (#17)
     test = evaluations["test"]
     members = test["table"]["in_set"].to_numpy()
     predictions = predictions_frame(
