@@ -46,19 +46,23 @@ class RawRows:
         ]
         return Schema(tuple(self.columns), tuple(kinds))
 
-    def rows(self, x: np.ndarray) -> list[list]:
-        """One list of JSON-ready values (``None`` for missing) per row of ``x``."""
+    def table(self, x: np.ndarray) -> pd.DataFrame:
+        """The raw rows of ``x`` (pool and test rows found, others decoded), NaN for missing."""
         found = np.array(
             [self.index.get(r.tobytes(), -1) for r in np.ascontiguousarray(x, dtype=np.float32)],
             dtype=np.int64,
         )
-        rows = json_rows(self.frame.iloc[np.maximum(found, 0)])
+        frame = self.frame.iloc[np.maximum(found, 0)].reset_index(drop=True)
         new = np.flatnonzero(found < 0)
         if len(new):
             self.synthesised += len(new)
-            for i, row in zip(new, json_rows(self.decoded(x[new]))):
-                rows[i] = row
-        return rows
+            decoded = self.decoded(x[new]).set_axis(new)
+            frame = pd.concat([frame.drop(index=new), decoded]).sort_index()
+        return frame
+
+    def rows(self, x: np.ndarray) -> list[list]:
+        """One list of JSON-ready values (``None`` for missing) per row of ``x``."""
+        return json_rows(self.table(x))
 
     def decoded(self, x: np.ndarray) -> pd.DataFrame:
         outside = [c for c in self.columns if c not in self.raw.features]

@@ -17,12 +17,10 @@ import socket
 import sys
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
+from msmult.compose import compose_config
 from msmult.errors import MsmultError
-from msmult.fileio import shipped_folder
 from msmult.validation import number, whole
 
 USAGE = "msmult serve [RUN_DIR] [group=option key=value ...] [options]"
@@ -70,14 +68,6 @@ def overrides_of(items: list[str]) -> list[str]:
     for item in [*saved, *(i for i in items if "=" in i)]:
         merged[item.split("=", 1)[0].lstrip("+~")] = item
     return list(merged.values())
-
-
-def compose_config(overrides: list[str]) -> DictConfig:
-    """The run config ``msmult run`` would compose from ``overrides``."""
-    with initialize_config_dir(str(shipped_folder("conf")), version_base="1.3"):
-        cfg = compose("config", overrides=overrides, return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)  # ${hydra:runtime.cwd} in cache_dir
-    return cfg
 
 
 def main(argv: list[str]) -> None:
