@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 from tests.http_fakes import small_table
@@ -24,7 +25,7 @@ class Server:
     process: subprocess.Popen
     log: Path
 
-    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict, dict]:
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Message, dict]:
         return call(self.url + path, None, headers)
 
     def post(self, path: str, body: dict, headers: dict[str, str] | None = None):
@@ -35,16 +36,16 @@ class Server:
         return self.process.wait(timeout=30), self.log.read_text()
 
 
-def call(url: str, data: bytes | None, headers: dict[str, str] | None) -> tuple[int, dict, dict]:
-    """(status, headers, JSON body) of one request, error statuses included."""
+def call(url: str, data: bytes | None, headers: dict[str, str] | None) -> tuple[int, Message, dict]:
+    """(status, headers (case-insensitive), JSON body) of one request, error statuses included."""
     request = urllib.request.Request(
         url, data, {"Content-Type": "application/json", **(headers or {})}
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, dict(answer.headers), json.loads(answer.read() or b"null")
+            return answer.status, answer.headers, json.loads(answer.read() or b"null")
     except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), json.loads(err.read() or b"null")
+        return err.code, err.headers, json.loads(err.read() or b"null")
 
 
 @contextmanager
