@@ -137,6 +137,8 @@ def prepare_tabular(
     transformer = feature_transformer(fit_rows).fit(fit_rows)
 
     def transform(rows: pd.DataFrame) -> np.ndarray:
+        if not len(rows):  # no victim rows (victim=remote): scikit-learn refuses empty input
+            return transformer.transform(fit_rows.iloc[:1])[:0].astype(np.float32)
         return transformer.transform(rows[features.columns]).astype(np.float32)
 
     def raw(rows: pd.DataFrame) -> pd.DataFrame:
