@@ -37,11 +37,16 @@ def fit_pipeline(seed: int = 0):
     pipeline = make_pipeline(
         ColumnTransformer(
             [
-                ("numbers", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+                (
+                    "numbers",
+                    make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                    numeric,
+                ),
                 (
                     "text",
                     make_pipeline(
-                        SimpleImputer(strategy="most_frequent"), OneHotEncoder(handle_unknown="ignore")
+                        SimpleImputer(strategy="most_frequent"),
+                        OneHotEncoder(handle_unknown="ignore"),
                     ),
                     text,
                 ),
