@@ -4,6 +4,8 @@ server-side preprocessing equal to the dataset's."""
 
 import hashlib
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -156,3 +158,27 @@ def test_served_preprocessing_equals_the_datasets_on_missing_values_and_unknown_
     assert rows.isna().to_numpy().any()
     columns = {c: plain(rows[c]) for c in rows}
     np.testing.assert_array_equal(CompiledEncoder(raw.encoder).transform(columns), raw.encode(rows))
+
+
+def test_a_run_folder_serves_the_victim_of_that_run(table):
+    folder, dataset = table
+    run = folder / "finished-run"  # what msmult run leaves: its overrides and resolved config
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "overrides.yaml").write_text(
+        "".join(f"- {o}\n" for o in [*dataset, "victim=logreg"])
+    )
+    (run / "config.yaml").write_text(f"cache_dir: {folder / 'cache'}\n")
+    with served(str(run), cwd=folder, cache=folder / "elsewhere") as server:
+        metadata = server.get("/v2/models/victim")[2]
+        log = server.log.read_text()
+    assert [i["name"] for i in metadata["inputs"]] == ["x1", "x2", "x3", "kind", "count"]
+    assert "victim of table (seed 0" in log
+
+
+def test_a_folder_that_is_not_a_run_is_refused(tmp_path):
+    process = subprocess.run(
+        [sys.executable, "-m", "msmult", "serve", str(tmp_path), "--port", "0"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert process.returncode == 1 and "Traceback" not in process.stderr
+    assert "is not a run folder of msmult run (it has no .hydra/overrides.yaml)" in process.stderr

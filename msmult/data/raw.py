@@ -44,6 +44,12 @@ class RawInputs:
     def integer(self, column: str) -> bool:
         return pd.api.types.is_integer_dtype(self.pool[column])
 
+    def datatype(self, column: str) -> str:
+        """The column's Open Inference Protocol v2 datatype: INT64, FP64 or BYTES (text)."""
+        if not self.numeric(column):
+            return "BYTES"
+        return "INT64" if self.integer(column) else "FP64"
+
     def encode(self, rows: pd.DataFrame) -> np.ndarray:
         """Model-ready float32 rows for raw ``rows`` (the preprocessing msmult's models see)."""
         return self.encoder.transform(rows[list(self.features)]).astype(np.float32)

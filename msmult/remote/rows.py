@@ -43,11 +43,7 @@ class RawRows:
 
     def schema(self) -> Schema:
         """The columns and their v2 datatypes (INT64 / FP64 numbers, BYTES text)."""
-        kinds = [
-            ("INT64" if self.raw.integer(c) else "FP64") if self.raw.numeric(c) else "BYTES"
-            for c in self.columns
-        ]
-        return Schema(tuple(self.columns), tuple(kinds))
+        return Schema(tuple(self.columns), tuple(map(self.raw.datatype, self.columns)))
 
     def table(self, x: np.ndarray) -> pd.DataFrame:
         """The raw rows of ``x`` (pool and test rows found, others decoded), NaN for missing."""

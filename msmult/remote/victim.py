@@ -119,7 +119,6 @@ class RemoteVictim:
         self.sum_tolerance = number(
             "victim.sum_tolerance", sum_tolerance, 0, 1, example="victim.sum_tolerance=1e-3"
         )
-        self.ca_bundle = ca_bundle
         self.endpoint = Endpoint(
             self.url,
             self.timeout_s,
@@ -180,11 +179,6 @@ class RemoteVictim:
                 "cache_dir=outputs/cache",
             )
         return Path(cache_dir) / "ledgers" / f"{sha256_of_value(identity)[:24]}.jsonl"
-
-    def fit(self, x: np.ndarray, y: np.ndarray) -> RemoteVictim:
-        raise MsmultError(
-            "victim=remote is not trained by msmult; it is connected (obtain_victim)."
-        )
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """The endpoint's (n, c) probabilities for model-ready rows ``x``: rows in the ledger are

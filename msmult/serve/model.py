@@ -38,13 +38,7 @@ class ServedModel:
         self.api = api
         self.classes = tuple(classes)
         self.encoder = CompiledEncoder(raw.encoder)
-        self.schema = Schema(
-            raw.features,
-            tuple(
-                ("INT64" if raw.integer(c) else "FP64") if raw.numeric(c) else "BYTES"
-                for c in raw.features
-            ),
-        )
+        self.schema = Schema(raw.features, tuple(map(raw.datatype, raw.features)))
 
     def answer(self, columns: Columns) -> np.ndarray:
         """(rows, classes) scores for the raw rows in ``columns``, after the API's defences."""
