@@ -178,7 +178,9 @@ def prepare_tabular(
         y_pool=y_all[pool],
         group_pool=group_pool,
         domain=InputDomain.observed(
-            "tabular", transform(fit_rows), one_hot_blocks=one_hot_blocks(transformer)
+            "tabular",
+            x_victim if len(victim) else transform(fit_rows),
+            one_hot_blocks=one_hot_blocks(transformer),
         ),
         info={
             "rows": {"victim": len(victim), "pool": len(pool), "test": len(test_rows)},
