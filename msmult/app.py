@@ -11,7 +11,7 @@ from hydra.errors import CompactHydraException
 from omegaconf import DictConfig, OmegaConf
 
 from msmult import pipeline
-from msmult.config_keys import folder_name_excludes
+from msmult.config_keys import register_resolver
 from msmult.errors import MsmultError
 from msmult.fileio import shipped_folder
 from msmult.report.outputs import is_complete
@@ -20,7 +20,7 @@ from msmult.tracking import NoTracking
 
 CONFIG_DIR = str(shipped_folder("conf"))  # absolute: Hydra needs it under a console script
 log = logging.getLogger("msmult")
-OmegaConf.register_new_resolver("msmult_folder_name_excludes", folder_name_excludes, replace=True)
+register_resolver()
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")

@@ -1,4 +1,5 @@
-"""``msmult`` command line: ``run`` (a Hydra app), ``tables`` and ``plots`` over finished runs."""
+"""``msmult`` command line: ``run`` (a Hydra app), ``serve`` (a victim over HTTP), ``tables`` and
+``plots`` over finished runs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ the Rashomon set of surrogates, report predictive multiplicity and group fairnes
 commands:
   run [overrides...]   run one pipeline (Hydra app): msmult run dataset=adult attack=knockoff
                        -m/--multirun sweeps, --cfg job shows the config, --help lists config groups
+  serve [RUN_DIR] [overrides...]
+                       serve a victim msmult trained over HTTP (Open Inference Protocol v2 and
+                       MLflow /invocations), taking raw rows; needs pip install 'msmult[serve]'
   tables PATH...       collect every report.json under PATH into study tables and figures
   plots PATH...        only the figures of `tables`
 
@@ -37,13 +41,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.path.insert(0, os.getcwd())
         sys.argv = ["msmult run", *rest]
         run_app()
+    elif command == "serve":
+        from msmult.serve.command import main as serve_main
+
+        serve_main(rest)
     elif command in ("tables", "plots"):
         from msmult.study import main as study_main
 
         study_main(command, rest)
     else:
         print(
-            f"msmult: unknown command {command!r}; allowed: run, tables, plots.\n", file=sys.stderr
+            f"msmult: unknown command {command!r}; allowed: run, serve, tables, plots.\n",
+            file=sys.stderr,
         )
         print(USAGE, file=sys.stderr)
         sys.exit(2)

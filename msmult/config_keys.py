@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from omegaconf import OmegaConf
+
 RESULT_NEUTRAL = (
     "cache",
     "cache.victims",
@@ -43,3 +45,11 @@ def folder_name_excludes() -> list[str]:
     """Override keys left out of a sweep job's folder name: the result-neutral ones and
     ``experiment`` (a study block's sweep dir is the block itself)."""
     return [*RESULT_NEUTRAL, "experiment"]
+
+
+def register_resolver() -> None:
+    """``${msmult_folder_name_excludes:}``, which conf/hydra/default.yaml reads; needed before
+    Hydra composes a config with its own settings (``msmult run``, ``msmult serve``)."""
+    OmegaConf.register_new_resolver(
+        "msmult_folder_name_excludes", folder_name_excludes, replace=True
+    )

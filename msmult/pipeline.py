@@ -27,10 +27,10 @@ from msmult.analysis.evaluation import Evaluation
 from msmult.attacks import prepare, steal
 from msmult.data.splits import Splits
 from msmult.models.owner_retrains import owner_retrains
-from msmult.models.victim_cache import fit_victim
 from msmult.oracle.api import api_label
 from msmult.oracle.defender import defender_side
 from msmult.rashomon.exploration import ExplorationTask, check_exploration
+from msmult.remote import obtain_victim, victim_section
 from msmult.report.assemble import RunRecord, build_report
 from msmult.report.outputs import write_outputs
 from msmult.report.summary import print_summary
@@ -66,7 +66,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         splits = settings.dataset.load(seed=settings.seed)
     stages = Stages.for_data(settings, splits)
     with clock.stage("victim"):
-        victim, victim_cache = fit_victim(stages.victim, splits, cfg)
+        victim, victim_cache = obtain_victim(stages.victim, splits, cfg)  # trained or connected
         victim_proba = victim.predict_proba(splits.x_test)
     with clock.stage("owner"):
         retrains = owner_retrains(stages.new_victim, victim, splits, cfg, settings.owner_models)
@@ -113,6 +113,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
             stages.api, victim_proba, splits.x_test, splits.y_test, settings.seed
         )
     extras = {
+        **victim_section(victim, stages.api),  # remote: rows sent, replayed, retries, ...
         **extremal_fairness(settings, task, splits, exploration, evaluation, clock),
         **budget_sections(settings, task, splits, victim_proba, evaluation, clock),
     }

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msmult.attacks.transfer_set import TransferSet
 from msmult.analysis.budget_curve import budget_curve, check_checkpoints, fit_rows_at
+from msmult.attacks.transfer_set import TransferSet
 from msmult.data.splits import Splits
 from msmult.errors import MsmultError
 from msmult.metrics import GAPS

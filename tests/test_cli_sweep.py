@@ -8,12 +8,12 @@ pytestmark = pytest.mark.e2e
 
 def test_help_lists_commands_and_config_groups(tmp_path):
     top = run_cli("--help", cwd=tmp_path)
-    assert top.returncode == 0 and all(c in top.stdout for c in ("run", "tables", "plots"))
+    assert top.returncode == 0 and all(c in top.stdout for c in ("run", "serve", "tables", "plots"))
     groups = run_cli("run", "--help", cwd=tmp_path)
     assert groups.returncode == 0
     for line in (
         "dataset: adult, compas, csv, davidson, german, ham10000",
-        "victim: cnn, gbdt, logreg, mlp, text",
+        "victim: cnn, gbdt, logreg, mlp, remote, text",
     ):
         assert line in groups.stdout
     job = run_cli("run", "--cfg", "job", "dataset=german", cwd=tmp_path)

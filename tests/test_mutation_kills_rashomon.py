@@ -13,6 +13,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 import pytest
+from msmult.rashomon.calibration import calibrate_epsilon, check_calibration
 from omegaconf import OmegaConf
 
 import msmult.rashomon.compare as compare_module
@@ -20,7 +21,6 @@ from msmult.errors import MsmultError
 from msmult.fileio import shipped_folder
 from msmult.metrics import rashomon_capacity
 from msmult.rashomon import Exploration, ExplorationTask
-from msmult.rashomon.calibration import calibrate_epsilon, check_calibration
 from msmult.rashomon.compare import CompareExplorer, stack
 from msmult.rashomon.crossfit import FidelityHoldout, HoldoutFold
 from msmult.rashomon.dropout import DropoutExplorer, draw_mask

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from msmult.data.splits import EvalSet, Splits
 from msmult.analysis.evaluation import evaluate_set
+from msmult.data.splits import EvalSet, Splits
 from msmult.metrics import GAPS, registry
 from msmult.metrics.registry import SetMetric
 from msmult.rashomon.exploration import Exploration

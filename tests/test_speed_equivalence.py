@@ -12,8 +12,8 @@ import torch
 from scipy.special import xlogy
 from torch import nn
 
-from msmult.errors import MsmultError
 from msmult.analysis.evaluation import evaluate_set
+from msmult.errors import MsmultError
 from msmult.metrics import epsilon_curve, rashomon_capacity
 from msmult.metrics import nested_capacity as nested_module
 from msmult.metrics.nested_capacity import NestedCapacity

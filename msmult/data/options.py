@@ -9,12 +9,21 @@ from typing import ClassVar
 from msmult.validation import as_list, bad_value, choice, is_number, number
 
 
-def check_fractions(values: Sequence[float]) -> tuple[float, float, float]:
-    """``dataset.fractions``: three positive shares (victim, attacker pool, test)."""
+def check_fractions(
+    values: Sequence[float], victim_may_be_empty: bool = False
+) -> tuple[float, float, float]:
+    """``dataset.fractions``: three positive shares (victim, attacker pool, test); with
+    ``victim_may_be_empty`` the victim's may be 0 (a victim msmult does not train)."""
     key = "dataset.fractions"
     shares = as_list(key, values)
-    if len(shares) != 3 or not all(is_number(s) and s > 0 for s in shares):
+    positive = [
+        is_number(s) and (s > 0 or (i == 0 and victim_may_be_empty and s == 0))
+        for i, s in enumerate(shares)
+    ]
+    if len(shares) != 3 or not all(positive):
         allowed = "it must be three numbers > 0, the shares of victim, attacker pool and test"
+        if victim_may_be_empty:
+            allowed += " (the victim's may be 0 for victim=remote, which trains nothing)"
         raise bad_value(key, shares, allowed, f"{key}=[0.4,0.4,0.2]")
     victim, pool, test = (float(s) for s in shares)
     return victim, pool, test

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from msmult.data.raw import RawInputs
 
 
 @dataclass(frozen=True)
@@ -20,7 +24,9 @@ class Splits:
     labels and groups: never given to an attack, only to auditor-side analyses (extremal
     fairness) and reports. ``domain`` says what a valid model input looks like.
     ``data_sha256`` maps every data file the loader read to its sha256 (part of the victim cache
-    key, so changed data retrains the victim).
+    key, so changed data retrains the victim). ``raw``: the tabular rows as the dataset holds them
+    and the fitted preprocessing (``msmult.data.raw``), for a victim msmult did not train; ``None``
+    for images and text.
     """
 
     name: str
@@ -39,6 +45,7 @@ class Splits:
     group_pool: np.ndarray | None = None
     domain: InputDomain | None = None
     data_sha256: dict[str, str] = field(default_factory=dict)
+    raw: RawInputs | None = None
 
     @property
     def n_classes(self) -> int:

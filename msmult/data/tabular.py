@@ -13,6 +13,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from msmult.data.raw import RawInputs
 from msmult.data.sensitive import GroupOptions, binned, check_group_count
 from msmult.data.splits import InputDomain, Splits, three_way_split
 from msmult.errors import MsmultError
@@ -91,7 +92,9 @@ def prepare_tabular(
     data_sha256: dict[str, str] | None = None,
 ) -> Splits:
     """Split ``frame`` into victim / attacker pool / test (or victim / pool when ``test_frame``
-    is given), fit the feature transformer on the victim rows, and return model-ready arrays.
+    is given), fit the feature transformer on the victim rows (on the pool rows when the victim
+    has none: a victim msmult does not train), and return model-ready arrays with their raw rows
+    (``Splits.raw``).
 
     Rows without a target are dropped; missing feature values are imputed (median / most
     frequent, fitted on the victim rows); rows without a sensitive value are kept, in no group.
@@ -130,10 +133,16 @@ def prepare_tabular(
         y_test = y_all[len(frame) :]
     dropped = [target, *drop_columns] + ([] if sensitive_as_feature else [sensitive])
     features = frame.drop(columns=[c for c in dropped if c in frame.columns])
-    transformer = feature_transformer(features.iloc[victim]).fit(features.iloc[victim])
+    fit_rows = features.iloc[victim if len(victim) else pool]
+    transformer = feature_transformer(fit_rows).fit(fit_rows)
 
     def transform(rows: pd.DataFrame) -> np.ndarray:
+        if not len(rows):  # no victim rows (victim=remote): scikit-learn refuses empty input
+            return transformer.transform(fit_rows.iloc[:1])[:0].astype(np.float32)
         return transformer.transform(rows[features.columns]).astype(np.float32)
+
+    def raw(rows: pd.DataFrame) -> pd.DataFrame:
+        return rows.drop(columns=[target]).reset_index(drop=True)
 
     x_victim = transform(features.iloc[victim])
     group_test, group_pool = group_of(test_rows), group_of(frame.iloc[pool])
@@ -169,7 +178,9 @@ def prepare_tabular(
         y_pool=y_all[pool],
         group_pool=group_pool,
         domain=InputDomain.observed(
-            "tabular", x_victim, one_hot_blocks=one_hot_blocks(transformer)
+            "tabular",
+            x_victim if len(victim) else transform(fit_rows),
+            one_hot_blocks=one_hot_blocks(transformer),
         ),
         info={
             "rows": {"victim": len(victim), "pool": len(pool), "test": len(test_rows)},
@@ -179,4 +190,11 @@ def prepare_tabular(
             **(info or {}),
         },
         data_sha256=dict(data_sha256 or {}),
+        raw=RawInputs(
+            victim=raw(frame.iloc[victim]),
+            pool=raw(frame.iloc[pool]),
+            test=raw(test_rows),
+            features=tuple(map(str, features.columns)),
+            encoder=transformer,
+        ),
     )

@@ -62,7 +62,7 @@ def owner_retrains(
     seed), fitted on the victim's rows or loaded from the cache (see the module docstring)."""
     if count == 0:
         return OwnerRetrains()
-    if not hasattr(victim, "fit"):
+    if hasattr(victim, "connect"):  # an endpoint or a model in memory: msmult does not train it
         return OwnerRetrains(note=NOT_RETRAINABLE)
     seeds = refit_seeds(int(cfg.seed), OWNER, count)
     if not isinstance(victim, TorchClassifier):
