@@ -122,7 +122,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         victim_model=model_name(cfg.victim),
         victim_cache=victim_cache,
         api=stages.api_description(),
-        attack=attack_name(settings),
+        attack=settings.attack.name,
         budget=stages.api.budget,
         queries_used=stages.api.queries_used,
         theft=theft,
@@ -162,8 +162,7 @@ class Stages:
         prepare(settings.attack, api.budget, splits.x_pool, splits.domain)
         if settings.extremes is not None:
             settings.extremes.check(splits)  # the pool's groups and labels
-        if hasattr(settings.explorer, "check"):  # e.g. awp.rows against the test split
-            settings.explorer.check(len(splits.x_test))
+        settings.explorer.check(len(splits.x_test))  # e.g. awp.rows against the test split
         return cls(
             victim,
             api,
@@ -237,10 +236,6 @@ def make_victim(cfg: DictConfig, n_classes: int, seed: int) -> Any:
     """An unfitted victim configured like the run's, as the run's config builds it with ``seed``
     in place of the run's seed (its initialisation, shuffling and any seeded estimator)."""
     return build(OmegaConf.merge(cfg, {"seed": seed}).victim, n_classes=n_classes)
-
-
-def attack_name(settings: Settings) -> str:
-    return str(getattr(settings.attack, "name", type(settings.attack).__name__))
 
 
 def api_choice() -> str:

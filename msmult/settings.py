@@ -18,10 +18,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from msmult.analysis.budget_curve import check_checkpoints
 from msmult.analysis.comparison import REFERENCES
+from msmult.attacks.base import Attack, as_attack
 from msmult.errors import MsmultError
 from msmult.metrics.verdict import Verdict
 from msmult.models.device import resolve_device
 from msmult.preflight import check_models
+from msmult.rashomon.base import Explorer, as_explorer
+from msmult.rashomon.compare import CompareExplorer
 from msmult.rashomon.crossfit import FidelityHoldout
 from msmult.rashomon.membership import Membership
 from msmult.validation import bad_value, flag, number, whole
@@ -42,13 +45,10 @@ def build(node: Any, **kwargs: Any) -> Any:
         ) from None
 
 
-def explorer_name(explorer: Any) -> str:
-    return str(getattr(explorer, "name", type(explorer).__name__))
-
-
-def thieves_lenses(explorer: Any) -> list[str]:
-    """The explorer's lenses whose members are other thieves' copies (refits)."""
-    names = list(getattr(explorer, "explorers", {}) or [explorer_name(explorer)])
+def thieves_lenses(explorer: Explorer) -> list[str]:
+    """The explorer's lenses whose members are other thieves' copies (refits): the refitting
+    explorers of ``rashomon=compare`` / ``lenses``, or the explorer itself."""
+    names = list(explorer.explorers) if isinstance(explorer, CompareExplorer) else [explorer.name]
     return [name for name in names if name in REFERENCES]
 
 
@@ -60,8 +60,8 @@ class Settings:
     seed: int
     threads: int
     dataset: Any
-    attack: Any
-    explorer: Any
+    attack: Attack
+    explorer: Explorer
     explorer_name: str
     membership: Membership
     holdout: FidelityHoldout
@@ -96,7 +96,7 @@ class Settings:
         holdout = FidelityHoldout(**node(cfg.holdout))
         verdict = Verdict(**node(cfg.verdict))
         owner_models = check_owner(cfg.owner.models, verdict)
-        explorer = build(cfg.rashomon)
+        explorer = as_explorer(build(cfg.rashomon))
         budget = whole(
             "budget", cfg.budget, 1, what=" (rows the attacker may send)", example="budget=2000"
         )
@@ -108,9 +108,9 @@ class Settings:
             seed=seed,
             threads=threads,
             dataset=build(cfg.dataset),
-            attack=build(cfg.attack),
+            attack=as_attack(build(cfg.attack)),
             explorer=explorer,
-            explorer_name=explorer_name(explorer),
+            explorer_name=explorer.name,
             membership=Membership(**node(cfg.membership)),
             holdout=holdout,
             owner_models=owner_models,
@@ -148,7 +148,7 @@ def check_owner(models: Any, verdict: Verdict) -> int:
     return int(models)
 
 
-def check_equivalence(checkpoints: list[int], explorer: Any) -> None:
+def check_equivalence(checkpoints: list[int], explorer: Explorer) -> None:
     """``verdict.budget_to_equivalence=true`` needs budget checkpoints and a thieves' lens."""
     if not checkpoints:
         raise bad_value(
@@ -161,7 +161,7 @@ def check_equivalence(checkpoints: list[int], explorer: Any) -> None:
     if not thieves_lenses(explorer):
         raise bad_value(
             "rashomon",
-            explorer_name(explorer),
+            explorer.name,
             "verdict.budget_to_equivalence=true measures the share of other thieves' copies "
             "(refits) that pass, so the explorer must refit: rashomon=lenses, bootstrap, "
             "retrain or compare",

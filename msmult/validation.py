@@ -8,7 +8,8 @@ whether its type or its range is wrong:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from msmult.errors import MsmultError
 
@@ -129,3 +130,110 @@ def _bounds(low: Any, high: Any, low_sign: str = ">=", high_sign: str = "<=") ->
     if high is not None:
         parts.append(f"{high_sign} {high}")
     return (" " + " and ".join(parts)) if parts else ""
+
+
+# Declared constraints: each configurable class lists its parameters' constraints next to each
+# other (``parameters``), as scikit-learn's ``_parameter_constraints`` does, and checks them all
+# with ``Configured.set_parameters``; the default values live in the class's YAML config.
+
+
+@dataclass(frozen=True)
+class Whole:
+    """A whole number within [minimum, maximum]."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+    what: str = ""
+    example: Any = None
+
+    def __call__(self, key: str, value: Any) -> int:
+        return whole(key, value, self.minimum, self.maximum, self.what, hint(key, self.example))
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number within its bounds (open or closed)."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+    what: str = ""
+    example: Any = None
+
+    def __call__(self, key: str, value: Any) -> float:
+        return number(
+            key,
+            value,
+            self.low,
+            self.high,
+            self.open_low,
+            self.open_high,
+            self.what,
+            hint(key, self.example),
+        )
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """A non-empty list of numbers within [low, high] (or [low, high))."""
+
+    low: float | None = None
+    high: float | None = None
+    open_high: bool = False
+    what: str = ""
+    example: Any = None
+
+    def __call__(self, key: str, value: Any) -> list[float]:
+        return numbers(
+            key, value, self.low, self.high, self.open_high, self.what, hint(key, self.example)
+        )
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of ``allowed``."""
+
+    allowed: tuple[str, ...]
+
+    def __call__(self, key: str, value: Any) -> str:
+        return choice(key, value, self.allowed)
+
+
+@dataclass(frozen=True)
+class SomeOf:
+    """A non-empty list whose every entry is one of ``allowed``."""
+
+    allowed: tuple[str, ...]
+
+    def __call__(self, key: str, value: Any) -> list[str]:
+        return choices(key, value, self.allowed)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """True or false."""
+
+    def __call__(self, key: str, value: Any) -> bool:
+        return flag(key, value)
+
+
+def hint(key: str, example: Any) -> str | None:
+    """``key=example`` for a message, when an example value is given."""
+    if example is None:
+        return None
+    shown = str(list(example)).replace(" ", "") if isinstance(example, (list, tuple)) else example
+    return f"{key}={shown}"
+
+
+class Configured:
+    """A class whose constructor arguments come from one config node (``config_key``, e.g.
+    ``attack``): ``parameters`` maps each argument to its constraint, and ``set_parameters``
+    checks them all and keeps them as attributes of the same names."""
+
+    config_key: ClassVar[str] = ""
+    parameters: ClassVar[dict[str, Any]] = {}
+
+    def set_parameters(self, **values: Any) -> None:
+        for name, value in values.items():
+            setattr(self, name, self.parameters[name](f"{self.config_key}.{name}", value))

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from msmult.attacks.base import Attack
 from msmult.attacks.querying import query_all
 from msmult.attacks.stealing import SurrogateFactory
 from msmult.attacks.transfer_set import TransferSet
 from msmult.oracle import PredictionAPI
-from msmult.validation import bad_value, choice, number, whole
+from msmult.validation import Number, OneOf, Whole, bad_value
 
 STRATEGIES = ("entropy", "kcenter")
 
@@ -50,26 +51,19 @@ def round_sizes(total: int, rounds: int) -> list[int]:
     return [total // rounds + (1 if r < total % rounds else 0) for r in range(rounds)]
 
 
-class ActiveThiefAttack:
+class ActiveThiefAttack(Attack):
     """Random seed set, then ``rounds`` rounds of entropy or k-center picks from the pool."""
 
     name = "active"
+    parameters = {
+        "strategy": OneOf(STRATEGIES),
+        "rounds": Whole(1, example=4),
+        "seed_share": Number(0, 1, open_low=True, open_high=True, example=0.1),
+        "seed": Whole(0, example=0),
+    }
 
-    def __init__(
-        self, strategy: str = "kcenter", rounds: int = 4, seed_share: float = 0.1, seed: int = 0
-    ) -> None:
-        self.strategy = choice("attack.strategy", strategy, STRATEGIES)
-        self.rounds = whole("attack.rounds", rounds, 1, example="attack.rounds=4")
-        self.seed_share = number(
-            "attack.seed_share",
-            seed_share,
-            0,
-            1,
-            open_low=True,
-            open_high=True,
-            example="attack.seed_share=0.1",
-        )
-        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
+    def __init__(self, strategy: str, rounds: int, seed_share: float, seed: int) -> None:
+        self.set_parameters(strategy=strategy, rounds=rounds, seed_share=seed_share, seed=seed)
 
     def seed_rows(self, budget: int) -> int:
         return max(1, int(round(self.seed_share * budget)))

@@ -19,13 +19,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from msmult.attacks.base import Attack
 from msmult.attacks.stealing import SurrogateFactory
 from msmult.attacks.transfer_set import TransferSet
 from msmult.errors import MsmultError
 from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
 from msmult.oracle import PredictionAPI
-from msmult.validation import bad_value, number, whole
+from msmult.validation import Number, Whole, bad_value
 
 NEEDS = "attack=equation_solving needs victim=logreg, api=probabilities and a binary task"
 
@@ -74,19 +75,18 @@ def embed_linear(
     return surrogate
 
 
-class EquationSolvingAttack:
+class EquationSolvingAttack(Attack):
     """d + 1 (+ ``verify_rows``) random queries and one linear solve recover a logistic victim."""
 
     name = "equation_solving"
+    parameters = {
+        "verify_rows": Whole(1, example=10),
+        "tolerance": Number(0, open_low=True, example=1e-4),
+        "seed": Whole(0, example=0),
+    }
 
-    def __init__(self, verify_rows: int = 10, tolerance: float = 1e-4, seed: int = 0) -> None:
-        self.verify_rows = whole(
-            "attack.verify_rows", verify_rows, 1, example="attack.verify_rows=10"
-        )
-        self.tolerance = number(
-            "attack.tolerance", tolerance, 0, open_low=True, example="attack.tolerance=1e-4"
-        )
-        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
+    def __init__(self, verify_rows: int, tolerance: float, seed: int) -> None:
+        self.set_parameters(verify_rows=verify_rows, tolerance=tolerance, seed=seed)
 
     def check(self, budget: int, pool_rows: int) -> None:
         if budget < 2 + self.verify_rows:

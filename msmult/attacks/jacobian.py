@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from msmult.attacks.base import Attack
 from msmult.attacks.querying import query_all
 from msmult.attacks.stealing import SurrogateFactory
 from msmult.attacks.transfer_set import TransferSet
@@ -29,7 +30,7 @@ from msmult.data.splits import InputDomain
 from msmult.errors import MsmultError
 from msmult.models.torch_classifier import TorchClassifier, as_tensor, require_torch
 from msmult.oracle import PredictionAPI
-from msmult.validation import bad_value, number, whole
+from msmult.validation import Number, Whole, bad_value
 
 
 def project(x: np.ndarray, domain: InputDomain) -> np.ndarray:
@@ -57,28 +58,30 @@ def label_gradient_sign(
     return np.concatenate(signs).astype(x.dtype)
 
 
-class JacobianAttack:
+class JacobianAttack(Attack):
     """Seed set from the pool, then rounds of Jacobian augmentation until the budget is spent.
 
     ``lambda`` (a Python keyword, so passed as a config key) is the step size."""
 
     name = "jacobian"
+    parameters = {
+        "seed_rows": Whole(1, example=150),
+        "lambda": Number(0, open_low=True, example=0.1),
+        "tau": Whole(1, example=3),
+        "seed": Whole(0, example=0),
+    }
 
-    def __init__(self, seed_rows: int = 150, tau: int = 3, seed: int = 0, **step: Any) -> None:
+    def __init__(self, seed_rows: int, tau: int, seed: int, **step: Any) -> None:
         unknown = sorted(set(step) - {"lambda"})
-        if unknown:
+        if unknown or "lambda" not in step:
             raise bad_value(
-                f"attack.{unknown[0]}",
-                step[unknown[0]],
+                f"attack.{unknown[0]}" if unknown else "attack.lambda",
+                step[unknown[0]] if unknown else None,
                 "attack=jacobian takes seed_rows, lambda, tau and seed",
                 "attack.lambda=0.1",
             )
-        self.seed_rows = whole("attack.seed_rows", seed_rows, 1, example="attack.seed_rows=150")
-        self.step = number(
-            "attack.lambda", step.get("lambda", 0.1), 0, open_low=True, example="attack.lambda=0.1"
-        )
-        self.tau = whole("attack.tau", tau, 1, example="attack.tau=3")
-        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
+        self.set_parameters(seed_rows=seed_rows, tau=tau, seed=seed, **step)
+        self.step = getattr(self, "lambda")
         self.domain: InputDomain | None = None
 
     def use_domain(self, domain: InputDomain | None) -> None:

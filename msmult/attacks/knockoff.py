@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from msmult.attacks.base import Attack
 from msmult.attacks.querying import query_all
 from msmult.attacks.stealing import SurrogateFactory
 from msmult.attacks.transfer_set import TransferSet
 from msmult.oracle import PredictionAPI
-from msmult.validation import bad_value, whole
+from msmult.validation import Whole, bad_value
 
 
-class KnockoffAttack:
+class KnockoffAttack(Attack):
     """Query every remaining budget row, drawn without replacement from the attacker's pool."""
 
     name = "knockoff"
     exchangeable_rows = True
+    parameters = {"seed": Whole(0, example=0)}
 
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
+    def __init__(self, seed: int) -> None:
+        self.set_parameters(seed=seed)
 
     def check(self, budget: int, pool_rows: int) -> None:
         """Knockoff queries distinct pool rows, so the budget cannot exceed the pool."""

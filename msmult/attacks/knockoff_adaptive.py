@@ -24,11 +24,12 @@ from sklearn.cluster import MiniBatchKMeans
 from threadpoolctl import threadpool_limits
 
 from msmult.attacks.active import round_sizes
+from msmult.attacks.base import Attack
 from msmult.attacks.stealing import SurrogateFactory
 from msmult.attacks.transfer_set import TransferSet
 from msmult.oracle import PredictionAPI
 from msmult.progress import progress_bar
-from msmult.validation import bad_value, choice, number, whole
+from msmult.validation import Number, OneOf, Whole, bad_value
 
 REWARDS = ("cert", "div", "loss", "all")
 
@@ -89,28 +90,39 @@ class GradientBandit:
         self.preferences += self.lr * (reward - self.baseline) * (chosen - pi)
 
 
-class AdaptiveKnockoffAttack:
+class AdaptiveKnockoffAttack(Attack):
     """Gradient-bandit sampling over the pool's k-means clusters, surrogate refitted per round."""
 
     name = "knockoff_adaptive"
+    parameters = {
+        "n_clusters": Whole(2, example=32),
+        "reward": OneOf(REWARDS),
+        "rounds": Whole(1, example=4),
+        "step_rows": Whole(1, example=1),
+        "lr": Number(0, open_low=True, example=0.1),
+        "window": Whole(1, example=25),
+        "seed": Whole(0, example=0),
+    }
 
     def __init__(
         self,
-        n_clusters: int = 32,
-        reward: str = "all",
-        rounds: int = 4,
-        step_rows: int = 1,
-        lr: float = 0.1,
-        window: int = 25,
-        seed: int = 0,
+        n_clusters: int,
+        reward: str,
+        rounds: int,
+        step_rows: int,
+        lr: float,
+        window: int,
+        seed: int,
     ) -> None:
-        self.n_clusters = whole("attack.n_clusters", n_clusters, 2, example="attack.n_clusters=32")
-        self.reward = choice("attack.reward", reward, REWARDS)
-        self.rounds = whole("attack.rounds", rounds, 1, example="attack.rounds=4")
-        self.step_rows = whole("attack.step_rows", step_rows, 1, example="attack.step_rows=1")
-        self.lr = number("attack.lr", lr, 0, open_low=True, example="attack.lr=0.1")
-        self.window = whole("attack.window", window, 1, example="attack.window=25")
-        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
+        self.set_parameters(
+            n_clusters=n_clusters,
+            reward=reward,
+            rounds=rounds,
+            step_rows=step_rows,
+            lr=lr,
+            window=window,
+            seed=seed,
+        )
         self.scales = {name: RunningScale() for name in REWARDS[:3]}
 
     def check(self, budget: int, pool_rows: int) -> None:

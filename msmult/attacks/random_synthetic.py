@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from msmult.attacks.base import Attack
 from msmult.attacks.querying import query_all
 from msmult.attacks.stealing import SurrogateFactory
 from msmult.attacks.transfer_set import TransferSet
 from msmult.oracle import PredictionAPI
-from msmult.validation import whole
+from msmult.validation import Whole
 
 
-class RandomSyntheticAttack:
+class RandomSyntheticAttack(Attack):
     """Query ``api.remaining`` synthetic rows; feature j of each row is a random pool value of j."""
 
     name = "random"
     exchangeable_rows = True
+    parameters = {"seed": Whole(0, example=0)}
 
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = whole("attack.seed", seed, 0, example="attack.seed=0")
+    def __init__(self, seed: int) -> None:
+        self.set_parameters(seed=seed)
 
     def run(
         self, api: PredictionAPI, pool: np.ndarray, new_surrogate: SurrogateFactory

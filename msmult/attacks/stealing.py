@@ -12,18 +12,16 @@ The holdout must be an unbiased sample of the attacker's query distribution:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from msmult.attacks.base import Attack, SurrogateFactory
 from msmult.attacks.querying import query_all
 from msmult.attacks.transfer_set import TransferSet
 from msmult.errors import MsmultError
 from msmult.oracle import PredictionAPI
-
-SurrogateFactory = Callable[[int], Any]  # seed -> unfitted estimator with fit / predict_proba
 
 
 @dataclass(frozen=True)
@@ -43,18 +41,16 @@ class Theft:
         return new_surrogate(seed).fit(self.fit.x, self.fit.targets)
 
 
-def prepare(attack: Any, budget: int, pool: np.ndarray, domain: Any = None) -> None:
-    """Before any work: hand the attack the input domain (optional ``use_domain(domain)``, for
-    attacks that synthesise rows; it may refuse a domain it cannot work in) and let it refuse
-    the budget (optional ``check(budget, pool_rows)``)."""
-    if hasattr(attack, "use_domain"):
-        attack.use_domain(domain)
-    if hasattr(attack, "check"):
-        attack.check(budget, len(pool))
+def prepare(attack: Attack, budget: int, pool: np.ndarray, domain: Any = None) -> None:
+    """Before any work: hand the attack the input domain (``use_domain``, for attacks that
+    synthesise rows; it may refuse a domain it cannot work in) and let it refuse the budget
+    (``check``)."""
+    attack.use_domain(domain)
+    attack.check(budget, len(pool))
 
 
 def steal(
-    attack: Any,
+    attack: Attack,
     api: PredictionAPI,
     pool: np.ndarray,
     new_surrogate: SurrogateFactory,
@@ -62,7 +58,7 @@ def steal(
     seed: int,
 ) -> Theft:
     """Run ``attack`` through ``api`` and return the fit rows and an unbiased fidelity holdout."""
-    if getattr(attack, "exchangeable_rows", False):
+    if attack.exchangeable_rows:
         transfer = checked(attack, attack.run(api, pool, new_surrogate), api)
         fit, holdout = transfer.split(holdout_share, seed)
         return Theft(fit, holdout, "share of the transfer set", api.queries_used)
@@ -71,7 +67,7 @@ def steal(
         raise MsmultError(
             f"fidelity_holdout={holdout_share} of budget={api.budget} is {n_holdout} rows, which "
             f"leaves no queries or pool rows (pool: {len(pool)}) for the attack "
-            f"{getattr(attack, 'name', type(attack).__name__)}; raise budget= or lower "
+            f"{attack.name}; raise budget= or lower "
             "fidelity_holdout."
         )
     rows = np.random.default_rng([seed, 1]).choice(len(pool), size=n_holdout, replace=False)
@@ -81,9 +77,9 @@ def steal(
     return Theft(transfer, holdout, "separate uniform pool draw", api.queries_used)
 
 
-def checked(attack: Any, transfer: Any, api: PredictionAPI) -> TransferSet:
+def checked(attack: Attack, transfer: Any, api: PredictionAPI) -> TransferSet:
     """The attack's transfer set, after checking it is one and matches the API's answers."""
-    name = getattr(attack, "name", type(attack).__name__)
+    name = attack.name
     if not isinstance(transfer, TransferSet):
         raise MsmultError(
             f"attack {name} returned {type(transfer).__name__}; an attack's run(api, pool, "

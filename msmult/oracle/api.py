@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from msmult.errors import MsmultError
-from msmult.oracle.defences import Defence, apply, describe
+from msmult.oracle.defences import as_defence
 from msmult.oracle.defences.rounding import Rounding
 from msmult.targets import as_targets
 from msmult.validation import choice, whole
@@ -56,7 +56,7 @@ class PredictionAPI:
         mode: str = "probabilities",
         k: int = 1,
         decimals: int | None = None,
-        defences: Sequence[Defence] = (),
+        defences: Sequence[Any] = (),
         seed: int = 0,
     ) -> None:
         self.mode = choice("api.mode", mode, tuple(OUTPUTS))
@@ -69,13 +69,8 @@ class PredictionAPI:
         )
         self.k = whole("api.k", k, 1, victim.n_classes, " (the number of classes)")
         self.decimals = decimals
-        self.defences = [*defences, *([Rounding(decimals)] if decimals is not None else [])]
-        for defence in self.defences:
-            if not callable(defence):
-                raise MsmultError(
-                    f"api.defences holds {defence!r}, which is not callable; a defence is an "
-                    "object with __call__(proba, rng) -> proba (see msmult.oracle.defences)."
-                )
+        rounding = [Rounding(decimals)] if decimals is not None else []
+        self.defences = [as_defence(defence) for defence in [*defences, *rounding]]
         self.seed = whole("seed", seed, 0)
         self.n_classes = victim.n_classes
         self.queries_used = 0
@@ -92,7 +87,7 @@ class PredictionAPI:
             "mode": self.mode,
             "k": self.k,
             "decimals": self.decimals,
-            "defences": [describe(d) for d in self.defences],
+            "defences": [d.describe() for d in self.defences],
         }
 
     def query(self, x: np.ndarray) -> np.ndarray:
@@ -115,8 +110,14 @@ class PredictionAPI:
         renormalised; ``rng`` (default: the API's own generator) feeds the defences, so a
         measurement with its own generator leaves the attacker's answers undisturbed."""
         for defence in self.defences:
-            answered = np.asarray(apply(defence, proba, rng or self._rng, x), dtype=np.float64)
-            check_defended(answered, proba.shape, describe(defence)["name"])
+            generator = rng or self._rng
+            answer = (
+                defence(proba, generator, x=x)
+                if defence.needs_inputs
+                else defence(proba, generator)
+            )
+            answered = np.asarray(answer, dtype=np.float64)
+            check_defended(answered, proba.shape, defence.describe()["name"])
             proba = answered / answered.sum(axis=1, keepdims=True)
         return proba
 

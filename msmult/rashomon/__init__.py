@@ -1,9 +1,19 @@
 """Rashomon-set explorers and their contract.
 
-An explorer is any object with ``explore(task: ExplorationTask) -> Exploration`` (and, for
-reports, an optional ``name``); see ``msmult.rashomon.exploration``.
+An explorer derives from ``Explorer`` (``msmult.rashomon.base``: every optional hook has a
+default) or is any object with ``explore(task: ExplorationTask) -> Exploration``
+(``ExplorerProtocol``), which the run wraps with ``as_explorer``; what it is given and returns:
+``msmult.rashomon.exploration``.
 """
 
-from msmult.rashomon.exploration import Exploration, ExplorationTask, Explorer, fidelity_loss
+from msmult.rashomon.base import Explorer, ExplorerProtocol, as_explorer
+from msmult.rashomon.exploration import Exploration, ExplorationTask, fidelity_loss
 
-__all__ = ["Exploration", "ExplorationTask", "Explorer", "fidelity_loss"]
+__all__ = [
+    "Exploration",
+    "ExplorationTask",
+    "Explorer",
+    "ExplorerProtocol",
+    "as_explorer",
+    "fidelity_loss",
+]

@@ -22,47 +22,46 @@ from torch.func import functional_call, grad, vmap
 
 from msmult.models.torch_classifier import TorchClassifier, as_tensor, require_torch
 from msmult.progress import progress_bar
+from msmult.rashomon.base import Explorer
 from msmult.rashomon.exploration import Exploration, ExplorationTask, fidelity_loss
 from msmult.rashomon.per_row import RowReach
-from msmult.validation import number, whole
+from msmult.validation import Number, Whole, whole
 
 
-class AwpExplorer:
+class AwpExplorer(Explorer):
     """Per-row reachable scores by adversarial weight perturbation; the ``Exploration`` holds the
     base surrogate only, plus a ``RowReach`` for the per-row metrics."""
 
     name = "awp"
+    parameters = {
+        "rows": Whole(1, what=" (test rows sampled)", example=200),
+        "steps": Whole(1, example=200),
+        "lr": Number(0, open_low=True, example=1e-3),
+        "momentum": Number(0, 1, open_high=True, example=0.9),
+        "target_score": Number(0, 1, open_low=True, example=0.9),
+        "rows_per_pass": Whole(1, example=200),
+        "seed": Whole(0, example=0),
+    }
 
     def __init__(
         self,
-        rows: int = 200,
-        steps: int = 200,
-        lr: float = 1e-3,
-        momentum: float = 0.9,
-        target_score: float = 0.9,
-        rows_per_pass: int = 200,
-        seed: int = 0,
+        rows: int,
+        steps: int,
+        lr: float,
+        momentum: float,
+        target_score: float,
+        rows_per_pass: int,
+        seed: int,
     ) -> None:
-        self.rows = whole(
-            "rashomon.rows", rows, 1, what=" (test rows sampled)", example="rashomon.rows=200"
+        self.set_parameters(
+            rows=rows,
+            steps=steps,
+            lr=lr,
+            momentum=momentum,
+            target_score=target_score,
+            rows_per_pass=rows_per_pass,
+            seed=seed,
         )
-        self.steps = whole("rashomon.steps", steps, 1, example="rashomon.steps=200")
-        self.lr = number("rashomon.lr", lr, 0, open_low=True, example="rashomon.lr=1e-3")
-        self.momentum = number(
-            "rashomon.momentum", momentum, 0, 1, open_high=True, example="rashomon.momentum=0.9"
-        )
-        self.target_score = number(
-            "rashomon.target_score",
-            target_score,
-            0,
-            1,
-            open_low=True,
-            example="rashomon.target_score=0.9",
-        )
-        self.rows_per_pass = whole(
-            "rashomon.rows_per_pass", rows_per_pass, 1, example="rashomon.rows_per_pass=200"
-        )
-        self.seed = whole("seed", seed, 0)
 
     def check(self, test_rows: int) -> None:
         """Refuse a sample larger than the test split, before any model is trained."""

@@ -17,38 +17,50 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from msmult.rashomon.base import Explorer
 from msmult.rashomon.dropout import DropoutExplorer
 from msmult.rashomon.exploration import Exploration, ExplorationTask
 from msmult.rashomon.refit import BootstrapExplorer, RetrainExplorer
-from msmult.validation import choices
+from msmult.validation import SomeOf, Whole
 
 EXPLORERS = ("dropout", "retrain", "bootstrap")
 
 
-class CompareExplorer:
+class CompareExplorer(Explorer):
     """Runs ``explorers`` (any of dropout, retrain, bootstrap) on the same task; ``dropout`` holds
     the keys of ``rashomon=dropout`` (passed on as they are), ``retrain_models`` /
     ``bootstrap_models`` the refitting explorers' ``n_models``."""
 
     name = "compare"
+    parameters = {
+        "explorers": SomeOf(EXPLORERS),
+        "retrain_models": Whole(2, example=20),
+        "bootstrap_models": Whole(2, example=20),
+        "seed": Whole(0, example=0),
+    }
 
     def __init__(
         self,
-        explorers: Sequence[str] = EXPLORERS,
-        retrain_models: int = 20,
-        bootstrap_models: int = 20,
-        seed: int = 0,
+        explorers: Sequence[str],
+        retrain_models: int,
+        bootstrap_models: int,
+        seed: int,
         **dropout: Any,
     ) -> None:
-        names = choices("rashomon.explorers", explorers, EXPLORERS)
+        self.set_parameters(
+            explorers=explorers,
+            retrain_models=retrain_models,
+            bootstrap_models=bootstrap_models,
+            seed=seed,
+        )
         built = {
             "dropout": lambda: DropoutExplorer(seed=seed, **dropout),
             "retrain": lambda: RetrainExplorer(retrain_models, seed),
             "bootstrap": lambda: BootstrapExplorer(bootstrap_models, seed),
         }
-        self.explorers = {name: built[name]() for name in dict.fromkeys(names)}
+        self.explorers = {name: built[name]() for name in dict.fromkeys(self.explorers)}
         # cross-fitting when every explorer reads folds (dropout, bootstrap; not retrain)
-        self.crossfit = all(getattr(e, "crossfit", False) for e in self.explorers.values())
+        self.crossfit = all(e.crossfit for e in self.explorers.values())
 
     def explore(self, task: ExplorationTask) -> Exploration:
         parts = []

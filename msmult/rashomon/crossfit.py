@@ -26,9 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from msmult.attacks.base import Attack
 from msmult.attacks.stealing import SurrogateFactory, Theft
 from msmult.errors import MsmultError
 from msmult.models.fitting import FitData, fit_many
+from msmult.rashomon.base import Explorer
 from msmult.rashomon.exploration import fidelity_loss
 from msmult.validation import choice, number, whole
 
@@ -93,13 +95,12 @@ class FidelityHoldout:
             example="holdout.share=0.2",
         )
 
-    def for_run(self, explorer: Any, **in_sample_readers: bool) -> FidelityHoldout:
+    def for_run(self, explorer: Explorer, **in_sample_readers: bool) -> FidelityHoldout:
         """``split`` instead of ``crossfit`` when the explorer does not read folds or a run
         feature that is on (``in_sample_readers``, name -> on) scores the base surrogate on the
         holdout rows itself (the extremal search, budget curves)."""
-        name = str(getattr(explorer, "name", type(explorer).__name__))
         blockers = [k for k, on in in_sample_readers.items() if on]
-        blockers += [] if getattr(explorer, "crossfit", False) else [f"explorer {name}"]
+        blockers += [] if explorer.crossfit else [f"explorer {explorer.name}"]
         if self.mode == "crossfit" and blockers:
             log.warning(
                 "holdout.mode=split for this run: %s read(s) no cross-fitting folds",
@@ -108,7 +109,9 @@ class FidelityHoldout:
             return FidelityHoldout("split", self.folds, self.share)
         return self
 
-    def fit(self, attack: Any, theft: Theft, new_surrogate: SurrogateFactory, seed: int) -> BaseFit:
+    def fit(
+        self, attack: Attack, theft: Theft, new_surrogate: SurrogateFactory, seed: int
+    ) -> BaseFit:
         """The base surrogate and its membership rows for this mode (see the module doc)."""
         if self.mode == "split" or theft.fit.surrogate is not None:
             surrogate = theft.base_surrogate(new_surrogate, seed)
@@ -123,8 +126,7 @@ class FidelityHoldout:
             )
         x = np.concatenate([theft.fit.x, theft.holdout.x])
         targets = np.concatenate([theft.fit.targets, theft.holdout.targets])
-        exchangeable = getattr(attack, "exchangeable_rows", False)
-        loss_rows = np.arange(0 if exchangeable else len(theft.fit.x), len(x))
+        loss_rows = np.arange(0 if attack.exchangeable_rows else len(theft.fit.x), len(x))
         if len(loss_rows) < self.folds:
             raise MsmultError(
                 f"holdout.folds={self.folds} is not allowed: the fidelity holdout has only "

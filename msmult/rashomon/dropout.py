@@ -18,6 +18,7 @@ import torch
 
 from msmult.models.torch_classifier import as_tensor, require_torch
 from msmult.progress import progress_bar
+from msmult.rashomon.base import Explorer
 from msmult.rashomon.exploration import (
     Exploration,
     ExplorationTask,
@@ -25,7 +26,7 @@ from msmult.rashomon.exploration import (
     within_reach,
 )
 from msmult.rashomon.masked_forward import MaskedForward
-from msmult.validation import choices, numbers, whole
+from msmult.validation import Numbers, SomeOf, Whole
 
 KINDS = ("bernoulli", "gaussian")
 
@@ -37,35 +38,44 @@ def draw_mask(kind: str, rate: float, units: int, rng: np.random.Generator) -> n
     return (1.0 + rate * rng.standard_normal(units)).astype(np.float32)
 
 
-class DropoutExplorer:
+class DropoutExplorer(Explorer):
     """Samples ``len(kinds) * len(rates) * draws_per_rate`` fixed-mask candidates around the base
     surrogate and scores each on the holdout (loss) and on every evaluation set (probabilities)."""
 
     name = "dropout"
     crossfit = True  # reads ExplorationTask.folds: membership losses stay out-of-sample
+    parameters = {
+        "kinds": SomeOf(KINDS),
+        "rates": Numbers(0, 1, open_high=True, example=[0.01, 0.05, 0.1]),
+        "draws_per_rate": Whole(1, example=10),
+        "models_per_pass": Whole(1, example=32),
+        "batch_rows": Whole(1, example=8192),
+        "threads": Whole(1, example=2),
+        "seed": Whole(0, example=0),
+    }
 
     def __init__(
         self,
+        kinds: Sequence[str],
         rates: Sequence[float],
         draws_per_rate: int,
-        kinds: Sequence[str] = KINDS,
-        models_per_pass: int = 32,
-        batch_rows: int = 8192,
-        seed: int = 0,
-        threads: int = 2,
+        models_per_pass: int,
+        batch_rows: int,
+        threads: int,
+        seed: int,
     ) -> None:
-        self.kinds = choices("rashomon.kinds", kinds, KINDS)
-        self.rates = numbers(
-            "rashomon.rates", rates, 0, 1, open_high=True, example="rashomon.rates=[0.01,0.05,0.1]"
+        self.set_parameters(
+            kinds=kinds,
+            rates=rates,
+            draws_per_rate=draws_per_rate,
+            models_per_pass=models_per_pass,
+            batch_rows=batch_rows,
+            threads=threads,
+            seed=seed,
         )
-        self.draws_per_rate = whole("rashomon.draws_per_rate", draws_per_rate, 1)
-        self.models_per_pass = whole("rashomon.models_per_pass", models_per_pass, 1)
-        self.batch_rows = whole("rashomon.batch_rows", batch_rows, 1)
         # input rows per forward pass, whatever the pass's size: a candidate's numbers never
         # depend on the candidates batched with it
         self.pass_rows = max(1, self.batch_rows // self.models_per_pass)
-        self.seed = whole("seed", seed, 0)
-        self.threads = whole("rashomon.threads", threads, 1, example="rashomon.threads=2")
 
     def candidates(self) -> pd.DataFrame:
         """The base model (row 0) then every (kind, rate, draw), each with its own mask seed."""

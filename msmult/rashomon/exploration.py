@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -176,10 +176,6 @@ def within_reach(losses: np.ndarray, epsilon: float) -> np.ndarray:
     """(m,) booleans: the candidates (row 0 the base) whose loss is within ``epsilon`` of the
     base's, the ones an explorer must score (``epsilon`` = ``ExplorationTask.largest_epsilon``)."""
     return rashomon_set(losses, float(losses[0]), epsilon)
-
-
-class Explorer(Protocol):
-    def explore(self, task: ExplorationTask) -> Exploration: ...
 
 
 def check_exploration(exploration: Any, task: ExplorationTask, name: str, classes: int) -> None:

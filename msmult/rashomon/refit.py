@@ -22,9 +22,10 @@ import pandas as pd
 
 from msmult.errors import MsmultError
 from msmult.models.fitting import FitData, fit_many
+from msmult.rashomon.base import Explorer
 from msmult.rashomon.exploration import Exploration, ExplorationTask, fidelity_loss
 from msmult.seeding import BOOTSTRAP, RETRAIN, refit_seeds
-from msmult.validation import whole
+from msmult.validation import Whole
 
 log = logging.getLogger("msmult")
 
@@ -106,23 +107,20 @@ def refit_exploration(
     return Exploration(candidates, losses, scores, task.epsilon, task.epsilon_grid)
 
 
-class RetrainExplorer:
+class RetrainExplorer(Explorer):
     """The base surrogate and ``n_models - 1`` surrogates refitted on the same rows with other
     seeds (Black et al. 2022; Marx et al. 2020). Differs: ``n_models`` counts the base."""
 
     name = "retrain"
     bootstrap = False
     crossfit = False  # a retrain sees every answer: no out-of-sample rows under cross-fitting
+    parameters = {
+        "n_models": Whole(2, what=" (models in the set, the base surrogate included)", example=20),
+        "seed": Whole(0, example=0),
+    }
 
-    def __init__(self, n_models: int = 20, seed: int = 0) -> None:
-        self.n_models = whole(
-            "rashomon.n_models",
-            n_models,
-            2,
-            what=" (models in the set, the base surrogate included)",
-            example="rashomon.n_models=20",
-        )
-        self.seed = whole("seed", seed, 0)
+    def __init__(self, n_models: int, seed: int) -> None:
+        self.set_parameters(n_models=n_models, seed=seed)
 
     def explore(self, task: ExplorationTask) -> Exploration:
         stream = BOOTSTRAP if self.bootstrap else RETRAIN

@@ -8,21 +8,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from msmult.validation import number
+from msmult.oracle.defences.base import Defence
+from msmult.validation import Number
 
 
-class GaussianNoise:
+class GaussianNoise(Defence):
     """Answer ``max(p + N(0, scale^2), 0)`` per class, renormalised; a row whose every score
     falls below 0 is answered uniform (it has no mass left to renormalise)."""
 
-    def __init__(self, scale: float = 0.1) -> None:
-        self.scale = number(
-            "api.defences.0.scale",
-            scale,
-            0,
-            what=" (standard deviation of the noise added to each probability)",
-            example="api.defences.0.scale=0.1",
+    parameters = {
+        "scale": Number(
+            0, what=" (standard deviation of the noise added to each probability)", example=0.1
         )
+    }
+
+    def __init__(self, scale: float) -> None:
+        self.set_parameters(scale=scale)
 
     def __call__(self, proba: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         noisy = np.clip(proba + rng.normal(0.0, self.scale, size=proba.shape), 0.0, None)

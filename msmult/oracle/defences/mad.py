@@ -32,7 +32,8 @@ from torch import nn
 
 from msmult.errors import MsmultError
 from msmult.models.torch_classifier import as_tensor
-from msmult.validation import bad_value, number
+from msmult.oracle.defences.base import Defence
+from msmult.validation import Flag, Number
 
 UPWEIGHT = 1e-5  # the reference's tie-break that keeps the top-1 class on top
 TINY = 1e-12  # guards the unit vectors when the proxy's prediction equals an answer
@@ -82,34 +83,23 @@ def line_search(truth: np.ndarray, vertex: np.ndarray, epsilon: float) -> np.nda
     return truth + alpha * (vertex - truth)
 
 
-class MAD:
+class MAD(Defence):
     """Perturb each answer within L1 distance ``epsilon`` to maximise the angular deviation of a
     randomly initialised proxy's gradient (``proxy``: a module factory ``proxy(input_shape=...,
     n_classes=...)``, built on the first query); ``argmax_preserving`` keeps the top-1 label."""
 
     needs_inputs = True
+    parameters = {
+        "epsilon": Number(
+            0, what=" (L1 budget of each answer's perturbation, 0 to 2)", example=0.5
+        ),
+        "argmax_preserving": Flag(),
+    }
 
     def __init__(
-        self,
-        proxy: Callable[..., nn.Module],
-        epsilon: float = 0.5,
-        argmax_preserving: bool = False,
+        self, proxy: Callable[..., nn.Module], epsilon: float, argmax_preserving: bool
     ) -> None:
-        self.epsilon = number(
-            "api.defences.0.epsilon",
-            epsilon,
-            0,
-            what=" (L1 budget of each answer's perturbation, 0 to 2)",
-            example="api.defences.0.epsilon=0.5",
-        )
-        if not isinstance(argmax_preserving, bool):
-            raise bad_value(
-                "api.defences.0.argmax_preserving",
-                argmax_preserving,
-                "it must be true or false",
-                "api.defences.0.argmax_preserving=true",
-            )
-        self.argmax_preserving = argmax_preserving
+        self.set_parameters(epsilon=epsilon, argmax_preserving=argmax_preserving)
         self.proxy = str(getattr(getattr(proxy, "func", proxy), "__name__", proxy))
         self._factory = proxy
         self._model: nn.Module | None = None
@@ -128,6 +118,9 @@ class MAD:
             )
         vertex = best_vertex(self.proxy_proba(x, classes, rng), proba, self.argmax_preserving)
         return line_search(proba, vertex, self.epsilon)
+
+    def describe(self) -> dict:
+        return {**super().describe(), "proxy": self.proxy}
 
     def proxy_proba(self, x: np.ndarray, classes: int, rng: np.random.Generator) -> np.ndarray:
         """The proxy's softmax on ``x``; the proxy is built (seeded from ``rng``) on first use."""

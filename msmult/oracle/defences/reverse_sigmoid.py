@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from msmult.validation import number
+from msmult.oracle.defences.base import Defence
+from msmult.validation import Number
 
 CLIP = 1e-9  # ART's clip_min: keeps logit(p) finite
 
@@ -21,27 +22,19 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-class ReverseSigmoid:
+class ReverseSigmoid(Defence):
     """Answer ``p - beta * (sigmoid(gamma * logit(p)) - 0.5)``, clipped to [0, 1] (the API
     renormalises the rows after)."""
 
-    def __init__(self, beta: float = 1.0, gamma: float = 0.1) -> None:
-        self.beta = number(
-            "api.defences.0.beta",
-            beta,
-            0,
-            open_low=True,
-            what=" (size of the reverse-sigmoid perturbation)",
-            example="api.defences.0.beta=1.0",
-        )
-        self.gamma = number(
-            "api.defences.0.gamma",
-            gamma,
-            0,
-            open_low=True,
-            what=" (slope of the reverse sigmoid)",
-            example="api.defences.0.gamma=0.1",
-        )
+    parameters = {
+        "beta": Number(
+            0, open_low=True, what=" (size of the reverse-sigmoid perturbation)", example=1.0
+        ),
+        "gamma": Number(0, open_low=True, what=" (slope of the reverse sigmoid)", example=0.1),
+    }
+
+    def __init__(self, beta: float, gamma: float) -> None:
+        self.set_parameters(beta=beta, gamma=gamma)
 
     def __call__(self, proba: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         p = np.clip(proba, CLIP, 1.0 - CLIP)

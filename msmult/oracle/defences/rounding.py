@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from msmult.validation import whole
+from msmult.oracle.defences.base import Defence
+from msmult.validation import Whole
 
 
-class Rounding:
+class Rounding(Defence):
     """Round every probability to ``decimals`` places (the API renormalises the rows after)."""
 
-    def __init__(self, decimals: int = 2) -> None:
-        self.decimals = whole(
-            "api.decimals", decimals, 0, what=" (decimal places kept)", example="api.decimals=2"
-        )
+    config_key = "api"
+    parameters = {"decimals": Whole(0, what=" (decimal places kept)", example=2)}
+
+    def __init__(self, decimals: int) -> None:
+        self.set_parameters(decimals=decimals)
 
     def __call__(self, proba: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return np.round(proba, self.decimals)
