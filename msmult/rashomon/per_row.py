@@ -73,25 +73,3 @@ def _measure(
         "flip_share": float((decisions != decisions[0]).any(axis=0).mean()),
         "victim_disagreement_share": float((decisions != victim[reach.rows]).any(axis=0).mean()),
     }, capacity
-
-
-PER_ROW_LABELS = {
-    "rashomon_capacity_mean": "Rashomon Capacity (mean over sampled rows, 2**C, 1 to c)",
-    "rashomon_capacity_max": "Rashomon Capacity (max over sampled rows, 2**C, 1 to c)",
-    "viable_prediction_range_mean": "viable prediction range (mean, true-class score, 0-1)",
-    "flip_share": "sampled rows whose decision can flip vs the base surrogate (share, 0-1)",
-    "victim_disagreement_share": "sampled rows where some reachable model disagrees with the "
-    "victim (share, 0-1)",
-}
-
-
-def per_row_lines(per_row: dict) -> list[tuple[str, str]]:
-    """(label, value) pairs of the per-row metrics at the run's epsilon, for report.md and the
-    console summary."""
-    pairs = [(label, f"{per_row[key]:.4f}") for key, label in PER_ROW_LABELS.items()]
-    steps = f"{per_row['steps_mean']:.1f} (max {per_row['steps_max']})"
-    return [
-        ("sampled test rows", str(per_row["rows"])),
-        *pairs,
-        ("gradient steps per row and class", steps),
-    ]

@@ -11,6 +11,8 @@ lie within the owner's envelope; without a yardstick, the fixed-tolerance verdic
 
 from __future__ import annotations
 
+from msmult.report.schema import Report
+
 LENS_NAMES = {
     "dropout": "The paper's lens (dropout set around the base surrogate)",
     "bootstrap": "The thieves' lens (surrogates refitted on bootstrap resamples of the answers)",
@@ -61,7 +63,7 @@ def owner_sentence(owner: dict) -> str:
     return f"{sentence} {owner['note']}" if owner.get("note") else sentence
 
 
-def answer(report: dict) -> list[str]:
+def answer(report: Report) -> list[str]:
     """One sentence per lens, then the owner's yardstick (nothing for a per-row explorer)."""
     if "per_row" in report:
         return []

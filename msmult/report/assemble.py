@@ -10,6 +10,7 @@ from msmult.attacks.stealing import Theft
 from msmult.data.splits import Splits
 from msmult.rashomon.exploration import Exploration
 from msmult.report.answer import answer
+from msmult.report.schema import Report
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class RunRecord:
     extras: dict = field(default_factory=dict)
 
 
-def build_report(record: RunRecord) -> dict:
+def build_report(record: RunRecord) -> Report:
     """The report of a run: the answer in one sentence per lens, then setup, victim, owner, API,
     attack, base surrogate, Rashomon set, multiplicity and fairness on the test rows, the verdict
     and the yardstick, second evaluation sets, seed and timing."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from msmult.metrics import GAP_LABELS, GAPS, registry
 from msmult.metrics.registry import CAPACITY_SCALE, SHARE
-from msmult.rashomon.per_row import PER_ROW_LABELS, per_row_lines
 from msmult.report import explorers
 from msmult.report.markdown_tables import gap_table, table
+from msmult.report.schema import PER_ROW_LABELS, Report, per_row_lines
 
 
 def multiplicity_rows(multiplicity: dict, fidelity: dict) -> list[list[str]]:
@@ -141,7 +141,7 @@ def extremes_section(extremes: dict) -> list[str]:
     return parts
 
 
-def render(report: dict) -> str:
+def render(report: Report) -> str:
     """Markdown with the setup, the headline numbers, fairness ranges and the epsilon curve."""
     dataset, attack, surrogate = report["dataset"], report["attack"], report["surrogate"]
     rashomon, multiplicity, fairness = (

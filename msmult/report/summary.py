@@ -7,11 +7,11 @@ from rich.table import Table
 
 from msmult.metrics import GAP_LABELS, GAPS, registry
 from msmult.metrics.registry import CAPACITY_SCALE, SHARE
-from msmult.rashomon.per_row import per_row_lines
 from msmult.report.explorers import console_row
+from msmult.report.schema import Report, per_row_lines
 
 
-def summary_table(report: dict) -> Table:
+def summary_table(report: Report) -> Table:
     """Headline numbers of ``report.json`` in one table: victim, base surrogate, Rashomon set;
     each set metric with its scale."""
     multiplicity, fairness = report["multiplicity"], report["fairness"]
@@ -87,7 +87,7 @@ def per_row_rows(report: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def print_summary(report: dict, console: Console | None = None) -> None:
+def print_summary(report: Report, console: Console | None = None) -> None:
     """The answer, one sentence per lens, then the table of headline numbers."""
     console = console or Console()
     for sentence in report.get("answer", []):
