@@ -71,43 +71,17 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     with clock.stage("owner"):
         retrains = owner_retrains(stages.new_victim, victim, splits, cfg, settings.owner_models)
     with clock.stage("attack"):
-        theft = steal(
-            settings.attack,
-            stages.api,
-            splits.x_pool,
-            stages.new_surrogate,
-            settings.holdout.share,
-            settings.seed,
-        )
+        theft = steal(settings.attack, stages.api, splits.x_pool, *stages.thief(settings))
     with clock.stage("surrogate"):
-        holdout = settings.holdout.for_run(
-            settings.explorer,
-            extremes=settings.extremes is not None,
-            budget_curve=bool(settings.checkpoints),
-        )
-        base = holdout.fit(settings.attack, theft, stages.new_surrogate, settings.seed)
-    task = ExplorationTask.from_base(
-        base,
-        stages.new_surrogate,
-        splits.eval_sets,
-        settings.membership.epsilon_grid,
-        settings.seed,
-    )
+        base = settings.holdout.fit(settings.attack, theft, stages.new_surrogate, settings.seed)
+    task = ExplorationTask.from_base(base, stages.new_surrogate, splits.eval_sets, *settings.grid)
     with clock.stage("rashomon"):
         task, calibration = settings.membership.resolve(task)
         exploration = settings.explorer.explore(task)
         check_exploration(exploration, task, settings.explorer_name, splits.n_classes)
     with clock.stage("metrics"):
         evaluation = Evaluation.of(
-            exploration,
-            splits,
-            victim,
-            victim_proba,
-            settings.verdict,
-            retrains,
-            settings.explorer_name,
-            settings.seed,
-            settings.capacity_tol,
+            exploration, splits, victim, victim_proba, retrains, settings.scoring
         )
         defender = defender_side(
             stages.api, victim_proba, splits.x_test, splits.y_test, settings.seed
@@ -117,24 +91,9 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
         **extremal_fairness(settings, task, splits, exploration, evaluation, clock),
         **budget_sections(settings, task, splits, victim_proba, evaluation, clock),
     }
+    setup = stages.setup(settings, victim_cache, base.mode, calibration)
     record = RunRecord(
-        splits=splits,
-        victim_model=model_name(cfg.victim),
-        victim_cache=victim_cache,
-        api=stages.api_description(),
-        attack=settings.attack.name,
-        budget=stages.api.budget,
-        queries_used=stages.api.queries_used,
-        theft=theft,
-        holdout_mode=base.mode,
-        explorer=settings.explorer_name,
-        exploration=exploration,
-        evaluation=evaluation,
-        calibration=calibration,
-        defender=defender,
-        seed=settings.seed,
-        timing=clock.total(),
-        extras=extras,
+        splits, setup, theft, exploration, evaluation, defender, extras, clock.total()
     )
     report = build_report(record)
     write_outputs(run_dir, report, record, cfg)
@@ -163,17 +122,35 @@ class Stages:
         if settings.extremes is not None:
             settings.extremes.check(splits)  # the pool's groups and labels
         settings.explorer.check(len(splits.x_test))  # e.g. awp.rows against the test split
-        return cls(
-            victim,
-            api,
+        surrogates, victims = (
             partial(make_surrogate, cfg.surrogate, classes),
             partial(make_victim, cfg, classes),
         )
+        return cls(victim, api, surrogates, victims)
 
-    def api_description(self) -> dict:
-        """The API's config choice, mode, k, decimals, defences and a short label for them."""
+    def thief(self, settings: Settings) -> tuple:
+        """``steal``'s last arguments: the surrogate factory, the holdout share, the seed."""
+        return self.new_surrogate, settings.holdout.share, settings.seed
+
+    def setup(
+        self, settings: Settings, victim_cache: str, holdout_mode: str, calibration: dict
+    ) -> dict:
+        """The report's setup: the victim's model and cache outcome, the API (config choice,
+        mode, k, decimals, defences and a short label), the attack, the queries spent, how the
+        membership losses were measured and epsilon obtained, the explorer and the seed."""
         described, choice = self.api.describe(), api_choice()
-        return {"choice": choice, **described, "label": api_label(choice, described)}
+        return {
+            "victim_model": model_name(settings.cfg.victim),
+            "victim_cache": victim_cache,
+            "api": {"choice": choice, **described, "label": api_label(choice, described)},
+            "attack": settings.attack.name,
+            "budget": self.api.budget,
+            "queries_used": self.api.queries_used,
+            "holdout_mode": holdout_mode,
+            "epsilon_source": calibration,
+            "explorer": settings.explorer_name,
+            "seed": settings.seed,
+        }
 
 
 def extremal_fairness(

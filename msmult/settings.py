@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from msmult.analysis.budget_curve import check_checkpoints
 from msmult.analysis.comparison import REFERENCES
+from msmult.analysis.evaluation import Scoring
 from msmult.attacks.base import Attack, as_attack
 from msmult.errors import MsmultError
 from msmult.metrics.verdict import Verdict
@@ -71,6 +72,16 @@ class Settings:
     checkpoints: tuple[int, ...]
     capacity_tol: float
 
+    @property
+    def grid(self) -> tuple[tuple[float, ...], int]:
+        """``ExplorationTask.from_base``'s last arguments: the epsilon grid and the seed."""
+        return self.membership.epsilon_grid, self.seed
+
+    @property
+    def scoring(self) -> Scoring:
+        """How the run scores its exploration (``Evaluation.of``)."""
+        return Scoring(self.verdict, self.explorer_name, self.seed, self.capacity_tol)
+
     @classmethod
     def from_config(cls, cfg: DictConfig) -> Settings:
         """Validate ``cfg`` and build what needs no data; raises ``MsmultError`` on a bad value."""
@@ -103,6 +114,11 @@ class Settings:
         checkpoints = check_checkpoints(cfg.budget_checkpoints, budget, holdout.share)
         if verdict.budget_to_equivalence:
             check_equivalence(checkpoints, explorer)
+        extremes = build(cfg.extremes) if cfg.get("extremes") else None
+        # split mode where a run feature scores the base surrogate on the holdout rows itself
+        holdout = holdout.for_run(
+            explorer, extremes=extremes is not None, budget_curve=bool(checkpoints)
+        )
         settings = cls(
             cfg=cfg,
             seed=seed,
@@ -115,7 +131,7 @@ class Settings:
             holdout=holdout,
             owner_models=owner_models,
             verdict=verdict,
-            extremes=build(cfg.extremes) if cfg.get("extremes") else None,
+            extremes=extremes,
             checkpoints=tuple(checkpoints),
             capacity_tol=capacity_tol,
         )

@@ -27,9 +27,16 @@ def small_table(rows: int = 400, seed: int = 0) -> pd.DataFrame:
     score = x[:, 0] - x[:, 1] + 0.3 * (kind == "a") + 0.1 * count - 0.4 + 0.3 * (group == "A")
     label = np.where(score + rng.normal(scale=0.5, size=rows) > 0, "yes", "no")
     return pd.DataFrame(
-        {"x1": x[:, 0], "x2": x[:, 1], "x3": x[:, 2], "kind": kind, "count": count,
-         "group": group, "label": label}
-    )  # fmt: skip
+        {
+            "x1": x[:, 0],
+            "x2": x[:, 1],
+            "x3": x[:, 2],
+            "kind": kind,
+            "count": count,
+            "group": group,
+            "label": label,
+        }
+    )
 
 
 def v2_rows(body: dict) -> tuple[int, dict[str, list]]:
@@ -43,8 +50,16 @@ def good_answer(body: dict) -> dict:
     n, columns = v2_rows(body)
     p = 1 / (1 + np.exp(-np.asarray(columns["x1"], dtype=float)))
     proba = np.column_stack([1 - p, p])
-    return {"outputs": [{"name": "predict_proba", "shape": [n, 2], "datatype": "FP64",
-                         "data": proba.ravel().tolist()}]}  # fmt: skip
+    return {
+        "outputs": [
+            {
+                "name": "predict_proba",
+                "shape": [n, 2],
+                "datatype": "FP64",
+                "data": proba.ravel().tolist(),
+            }
+        ]
+    }
 
 
 @dataclass

@@ -58,8 +58,11 @@ def served(
     with log.open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "msmult", "serve", *args, "--port", "0"],
-            cwd=cwd, env=environment, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=cwd,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 180
         while not (found := re.search(r"http://127\.0\.0\.1:\d+", log.read_text())):

@@ -48,10 +48,15 @@ def adult():
 def test_audit_runs_the_pipeline_on_a_model_in_memory_and_writes_the_run_folder(adult, tmp_path):
     pipeline, pool, test, labels, groups = adult
     report = msmult.audit(
-        victim=pipeline, pool=pool, test=test, labels=labels, groups=groups, sensitive="sex",
+        victim=pipeline,
+        pool=pool,
+        test=test,
+        labels=labels,
+        groups=groups,
+        sensitive="sex",
         overrides=["budget=300", "debug=fast", f"cache.dir={tmp_path / 'cache'}"],
         output_dir=tmp_path / "run",
-    )  # fmt: skip
+    )
     assert report == json.loads((tmp_path / "run" / "report.json").read_text())
     truth = pipeline.predict_proba(test)
     assert report["victim"]["accuracy"] == pytest.approx((pipeline.predict(test) == labels).mean())

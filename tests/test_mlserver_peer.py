@@ -38,8 +38,10 @@ def test_msmult_steals_from_a_scikit_learn_pipeline_served_by_mlserver(tmp_path)
     with (tmp_path / "mlserver.log").open("w") as log:
         server = subprocess.Popen(
             [str(ROOT / "scripts" / "serve_mlserver.sh"), str(port), str(folder)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 180
@@ -57,9 +59,14 @@ def test_msmult_steals_from_a_scikit_learn_pipeline_served_by_mlserver(tmp_path)
             f"victim.ledger={tmp_path / 'l.jsonl'}",
         ]
         process = run_cli(
-            "run", "victim=remote", *overrides, "budget=300", "debug=fast",
-            f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path,
-        )  # fmt: skip
+            "run",
+            "victim=remote",
+            *overrides,
+            "budget=300",
+            "debug=fast",
+            f"hydra.run.dir={tmp_path / 'run'}",
+            cwd=tmp_path,
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)

@@ -59,9 +59,12 @@ def test_a_csv_without_victim_rows_and_with_its_own_test_file_serves_a_remote_vi
     table.iloc[:200].to_csv(tmp_path / "pool.csv", index=False)
     table.iloc[200:].to_csv(tmp_path / "test.csv", index=False)
     data = CsvDataset(
-        path=str(tmp_path / "pool.csv"), test_path=str(tmp_path / "test.csv"),
-        target="label", sensitive="group", fractions=[0, 1, 0.2],
-    )  # fmt: skip
+        path=str(tmp_path / "pool.csv"),
+        test_path=str(tmp_path / "test.csv"),
+        target="label",
+        sensitive="group",
+        fractions=[0, 1, 0.2],
+    )
     splits = data.load(seed=0)
     assert (len(splits.x_victim), len(splits.x_pool), len(splits.x_test)) == (0, 200, 100)
     pd.testing.assert_frame_equal(

@@ -91,19 +91,33 @@ def free_port() -> int:
 @pytest.mark.parametrize(
     ("reply", "config", "message"),
     [
-        (Reply(500, b"model crashed"), {}, "answered HTTP 500 (model crashed). The endpoint failed"),
+        (
+            Reply(500, b"model crashed"),
+            {},
+            "answered HTTP 500 (model crashed). The endpoint failed",
+        ),
         (Reply(delay_s=1.0), {"timeout_s": 0.2}, "did not answer within victim.timeout_s=0.2 s"),
         (Reply(401, b"{}"), {}, "HTTP 401 ({}). The endpoint wants credentials"),
         (Reply(404, b"no such model"), {}, "No such model or route: check victim.model"),
         (Reply(body=b"{not json"), {}, "answered 200 with a body that is not JSON"),
         (Reply(body=outputs(3, np.full((3, 3), 1 / 3))), {}, "an array of shape (3, 3) for 3 rows"),
-        (Reply(body=b'{"outputs": [{"name": "p", "shape": [3, 2], "data": [0.5, NaN, 0.5, 0.5, 0.5, 0.5]}]}'), {}, "NaN or infinite values in 1 rows"),
+        (
+            Reply(
+                body=b'{"outputs": [{"name": "p", "shape": [3, 2], "data": [0.5, NaN, 0.5, 0.5, 0.5, 0.5]}]}'
+            ),
+            {},
+            "NaN or infinite values in 1 rows",
+        ),
         (Reply(body=outputs(3, [[1.5, -0.5]] * 3)), {}, "negative values in 3 rows"),
         (Reply(body=outputs(3, [[0.5, 0.3]] * 3)), {}, "sums to 0.8, off by 0.2"),
         (Reply(body=b'{"predictions": []}'), {}, "answered without an `outputs` list"),
-        (Reply(body=outputs(3, [[0.5, 0.5]] * 3)), {"output": "scores"}, "none named victim.output='scores'"),
+        (
+            Reply(body=outputs(3, [[0.5, 0.5]] * 3)),
+            {"output": "scores"},
+            "none named victim.output='scores'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_fault_is_one_clear_error(splits, connect, reply, config, message):
     with fake_endpoint(reply) as endpoint, pytest.raises(MsmultError) as refused:
         connect(endpoint.url, **config).predict_proba(splits.x_test[:3])

@@ -64,8 +64,12 @@ def cli(folder: Path, name: str, *overrides: str) -> subprocess.CompletedProcess
     args = ["run", *RUN, *overrides, f"hydra.run.dir={folder / name}"]
     return subprocess.run(
         [sys.executable, "-m", "msmult", *args],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def remote(url: str, ledger: Path, *more: str, auth: str = "MSMULT_TEST_AUTH") -> list[str]:
@@ -145,9 +149,21 @@ def test_a_client_killed_mid_attack_resumes_and_the_server_answers_each_row_once
     )
     env = {**os.environ, **KEYS, "MSMULT_CACHE_DIR": str(folder / "cache")}
     killed = subprocess.Popen(
-        [sys.executable, "-m", "msmult", "run", *RUN, *dataset, *client, f"hydra.run.dir={folder / 'killed'}"],
-        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "msmult",
+            "run",
+            *RUN,
+            *dataset,
+            *client,
+            f"hydra.run.dir={folder / 'killed'}",
+        ],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while not ledger.exists() or len(ledger.read_bytes().splitlines()) < 1 + test_rows + 40:
         assert killed.poll() is None, "the run ended before it could be killed mid-attack"
         time.sleep(0.01)

@@ -54,9 +54,14 @@ def plain(column: pd.Series) -> list:
 
 
 ROWS = pd.DataFrame(
-    {"x1": [0.1, -1.0, 2.0], "x2": [0.0, 0.5, None], "x3": [1.0, 1.0, 1.0],
-     "kind": ["a", "c", None], "count": [3, 0, 8]}
-)  # fmt: skip
+    {
+        "x1": [0.1, -1.0, 2.0],
+        "x2": [0.0, 0.5, None],
+        "x3": [1.0, 1.0, 1.0],
+        "kind": ["a", "c", None],
+        "count": [3, 0, 8],
+    }
+)
 
 
 def test_health_and_metadata_endpoints_of_both_protocols_answer(server):
@@ -66,8 +71,12 @@ def test_health_and_metadata_endpoints_of_both_protocols_answer(server):
     assert server.get("/v2/models/victim/ready")[2] == {"name": "victim", "ready": True}
     metadata = server.get("/v2/models/victim")[2]
     assert [(i["name"], i["datatype"]) for i in metadata["inputs"]] == [
-        ("x1", "FP64"), ("x2", "FP64"), ("x3", "FP64"), ("kind", "BYTES"), ("count", "INT64")
-    ]  # fmt: skip
+        ("x1", "FP64"),
+        ("x2", "FP64"),
+        ("x3", "FP64"),
+        ("kind", "BYTES"),
+        ("count", "INT64"),
+    ]
     assert metadata["outputs"] == [{"name": "predict_proba", "datatype": "FP64", "shape": [-1, 2]}]
     assert metadata["parameters"]["classes"] == ["no", "yes"]
     assert server.get("/ping")[0] == 200 and server.get("/health")[0] == 200
@@ -92,14 +101,32 @@ def test_both_protocols_answer_the_same_probabilities_for_raw_rows(server):
 @pytest.mark.parametrize(
     ("path", "body", "headers", "status", "message"),
     [
-        ("/v2/models/other/infer", {}, bearer("alpha"), 404, "model 'other' not found; this server serves 'victim'"),
+        (
+            "/v2/models/other/infer",
+            {},
+            bearer("alpha"),
+            404,
+            "model 'other' not found; this server serves 'victim'",
+        ),
         ("/v2/models/victim/infer", {"inputs": []}, {}, 401, "a valid key is required"),
         ("/v2/models/victim/infer", {"inputs": []}, bearer("nope"), 401, "a valid key is required"),
         ("/v2/models/victim/infer", {"inputs": []}, bearer("alpha"), 400, "non-empty `inputs`"),
-        ("/v2/models/victim/infer", {"inputs": [{"name": "x1", "shape": [1], "data": [1.0]}]}, bearer("alpha"), 400, "lacks input columns"),
-        ("/invocations", {"instances": []}, bearer("alpha"), 400, "`dataframe_split` or `dataframe_records`"),
+        (
+            "/v2/models/victim/infer",
+            {"inputs": [{"name": "x1", "shape": [1], "data": [1.0]}]},
+            bearer("alpha"),
+            400,
+            "lacks input columns",
+        ),
+        (
+            "/invocations",
+            {"instances": []},
+            bearer("alpha"),
+            400,
+            "`dataframe_split` or `dataframe_records`",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_get_their_status_and_an_error_message(
     server, path, body, headers, status, message
 ):
@@ -178,7 +205,9 @@ def test_a_run_folder_serves_the_victim_of_that_run(table):
 def test_a_folder_that_is_not_a_run_is_refused(tmp_path):
     process = subprocess.run(
         [sys.executable, "-m", "msmult", "serve", str(tmp_path), "--port", "0"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert process.returncode == 1 and "Traceback" not in process.stderr
     assert "is not a run folder of msmult run (it has no .hydra/overrides.yaml)" in process.stderr

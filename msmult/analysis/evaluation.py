@@ -132,6 +132,17 @@ def evaluate_set(
     }
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """How a run scores its exploration: the ``verdict`` settings, the explorer's name (the lens
+    of a single explorer), the seed of its subsamples and Rashomon Capacity's tolerance."""
+
+    verdict: Verdict
+    explorer: str
+    seed: int
+    capacity_tol: float
+
+
 @dataclass
 class Evaluation:
     """Everything a run reports about its exploration, computed once and asked by name, as
@@ -162,15 +173,14 @@ class Evaluation:
         splits: Splits,
         victim: Any,
         victim_proba: np.ndarray,
-        verdict: Verdict,
         owner_retrains: OwnerRetrains,
-        explorer: str,
-        seed: int,
-        capacity_tol: float,
+        scoring: Scoring,
     ) -> Evaluation:
         """Score ``exploration`` on every evaluation set of ``splits`` against the victim, and
         judge it (with the owner's envelope when ``verdict.tolerances=owner`` and the owner's
         retrains are there, else the fixed tolerances)."""
+        verdict, explorer, seed = scoring.verdict, scoring.explorer, scoring.seed
+        capacity_tol = scoring.capacity_tol
         sets = {
             "test": evaluate_set(
                 exploration,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from msmult.analysis.evaluation import Evaluation
 from msmult.attacks.stealing import Theft
@@ -17,32 +17,25 @@ from msmult.report.schema import Report
 class RunRecord:
     """What every stage of one run produced, filled by ``pipeline.run``.
 
-    ``victim_cache``: ``hit | miss | off``; ``api``: the API's own description (``choice``,
-    ``mode``, ``k``, ``decimals``, ``defences`` and a short ``label`` encoding them all);
-    ``theft``: the attack's transfer set and fidelity holdout; ``holdout_mode``: ``split`` or
-    ``crossfit, K folds``; ``explorer``: the explorer's name as the run knows it (e.g.
-    ``lenses``); ``evaluation``: everything scored; ``calibration``: how epsilon was obtained
-    (``Membership.resolve``); ``defender``: the served answers' quality on the test rows;
-    ``extras``: optional sections (``extremes``, ``budget_curve``, ``budget_to_equivalence``).
+    ``setup`` (``pipeline.Stages.setup``): ``victim_model``, ``victim_cache`` (``hit | miss |
+    off``), ``api`` (the API's own description: ``choice``, ``mode``, ``k``, ``decimals``,
+    ``defences`` and a short ``label``), ``attack``, ``budget``, ``queries_used``,
+    ``holdout_mode`` (``split`` or ``crossfit, K folds``), ``epsilon_source`` (how epsilon was
+    obtained, ``Membership.resolve``), ``explorer`` (its name as the run knows it) and ``seed``;
+    ``theft``: the attack's transfer set and fidelity holdout; ``evaluation``: everything scored;
+    ``defender``: the served answers' quality on the test rows; ``extras``: optional sections
+    (``remote``, ``extremes``, ``budget_curve``, ``budget_to_equivalence``); ``timing``: seconds
+    per stage.
     """
 
     splits: Splits
-    victim_model: str
-    victim_cache: str
-    api: dict
-    attack: str
-    budget: int
-    queries_used: int
+    setup: dict
     theft: Theft
-    holdout_mode: str
-    explorer: str
     exploration: Exploration
     evaluation: Evaluation
-    seed: int
+    defender: dict | None
+    extras: dict
     timing: dict[str, float]
-    calibration: dict = field(default_factory=lambda: {"source": "config"})
-    defender: dict | None = None
-    extras: dict = field(default_factory=dict)
 
 
 def build_report(record: RunRecord) -> Report:
@@ -50,7 +43,7 @@ def build_report(record: RunRecord) -> Report:
     attack, base surrogate, Rashomon set, multiplicity and fairness on the test rows, the verdict
     and the yardstick, second evaluation sets, seed and timing."""
     splits, exploration, evaluation = record.splits, record.exploration, record.evaluation
-    test = evaluation.test
+    setup, test = record.setup, evaluation.test
     table = test["table"]
     report = {
         "dataset": {
@@ -62,16 +55,20 @@ def build_report(record: RunRecord) -> Report:
             "test_rows": int(len(splits.y_test)),
             **splits.info,
         },
-        "victim": {"model": record.victim_model, "cache": record.victim_cache, **test["victim"]},
-        "api": record.api,
+        "victim": {
+            "model": setup["victim_model"],
+            "cache": setup["victim_cache"],
+            **test["victim"],
+        },
+        "api": setup["api"],
         "attack": {
-            "name": record.attack,
-            "budget": int(record.budget),
-            "queries_used": int(record.queries_used),
+            "name": setup["attack"],
+            "budget": int(setup["budget"]),
+            "queries_used": int(setup["queries_used"]),
             "fit_rows": int(len(record.theft.fit.x)),
             "holdout_rows": int(len(record.theft.holdout.x)),
             "holdout": record.theft.holdout_source,
-            "holdout_mode": record.holdout_mode,
+            "holdout_mode": setup["holdout_mode"],
         },
         "surrogate": {
             "fidelity": float(table["fidelity"].iloc[0]),
@@ -79,11 +76,11 @@ def build_report(record: RunRecord) -> Report:
             "loss": exploration.base_loss,
         },
         "rashomon": {
-            "explorer": record.explorer,
+            "explorer": setup["explorer"],
             "epsilon": float(exploration.epsilon),
             "candidates": int(len(table)),
             "base_loss": exploration.base_loss,
-            "epsilon_source": record.calibration,
+            "epsilon_source": setup["epsilon_source"],
             **test["members"],
         },
         "multiplicity": test["multiplicity"],
@@ -97,7 +94,7 @@ def build_report(record: RunRecord) -> Report:
             for name, result in evaluation.sets.items()
             if name != "test"
         },
-        "seed": int(record.seed),
+        "seed": int(setup["seed"]),
         "timing": dict(record.timing),
         **({"defender": record.defender} if record.defender else {}),
         **record.extras,
