@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.special import softmax, xlogy
 
-from msmult.metrics import capacity, rashomon_capacity
-from msmult.metrics.capacity import binary_capacity
+from msmult.metrics import (
+    capacity,
+    rashomon_capacity,
+)
+from msmult.metrics.binary import binary_capacity
+from msmult.metrics.nested_capacity import NestedCapacity
 
 
 def h2(x: float) -> float:
@@ -182,3 +188,39 @@ def test_the_callers_scores_are_left_unchanged():
     before = s.copy()
     rashomon_capacity(s)
     np.testing.assert_array_equal(s, before)
+
+
+def test_binary_capacity_computes_float32_inputs_in_float64():
+    rng = np.random.default_rng(0)
+    a, b = np.sort(rng.random((2, 50)), axis=0).astype(np.float32)
+    expected = binary_capacity(a.astype(float), b.astype(float))
+    np.testing.assert_allclose(binary_capacity(a, b), expected, rtol=1e-13, atol=1e-15)
+
+
+def test_binary_capacity_of_adjacent_floats_is_below_the_chi_square_bound():
+    # rows one ulp apart: C <= max over q in [a, b] of chi^2 / ln 2 <= d^2 / (a (1 - b) ln 2), far
+    # below 1e-30 here; an unclipped optimum weight (rounding puts q* outside [a, b]) gives ~1e14
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0.01, 0.99, 500)
+    b = np.nextafter(a, 1.0)
+    bits = binary_capacity(a, b)
+    bound = (b - a) ** 2 / (a * (1 - b) * np.log(2.0))
+    assert (bits >= 0).all()
+    assert (bits <= bound).all()
+
+
+def test_binary_capacity_of_degenerate_channels_is_zero_without_warnings():
+    # a == b (0/0 in the slope); a subnormal b over a == 0 (weight 0 on an infinite divergence);
+    # adjacent floats near 1e-303, whose entropies round equal: slope 0, q* = 1/2 and the weight
+    # (q* - a) / (b - a) overflows to inf before it is clipped to 1
+    a = np.array([0.3, 0.0, 1.0, 0.0, 1.3867360337261217e-303])
+    b = np.array([0.3, 0.0, 1.0, 5e-324, 1.3867360337261218e-303])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bits = binary_capacity(a, b)
+    assert bits.tolist() == [0.0] * 5
+
+
+def test_nested_capacity_needs_a_positive_tolerance():
+    with pytest.raises(ValueError, match="tol"):
+        NestedCapacity(np.ones((2, 3, 3)) / 3, tol=0.0)

@@ -1,0 +1,121 @@
+"""Shared test helpers: compose a config in-process, check a refusal's shape, run the real CLI.
+
+Test modules import this module (``from helpers import ...``), never each other or conftest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from msmult.app import CONFIG_DIR
+from msmult.errors import MsmultError
+
+ROOT = Path(__file__).resolve().parents[1]
+# Small but real: the shipped data, few epochs, few dropout draws (conf/debug/fast.yaml).
+FAST = ("debug=fast",)
+# The victim's epochs stay out of debug=fast: scikit-learn victims (victim=logreg, gbdt) have no
+# `epochs` key. Every small run uses this one setting, so the session's victim cache hits.
+SMALL_VICTIM = ("victim.epochs=2",)
+
+# ``<key>=<value> is not allowed: <what is allowed>[, e.g. <example>].``
+REFUSAL = re.compile(
+    r"(?P<key>[\w.\[\]]+)=(?P<value>.+?) is not allowed: (?P<allowed>.+?)"
+    r"(?:, e\.g\. (?P<example>\S+?))?\.$",
+    re.S,
+)
+
+
+class Table:
+    """A victim answering fixed probability rows, chosen by the first feature."""
+
+    def __init__(self, rows: list[list[float]]) -> None:
+        self.rows = np.array(rows)
+        self.n_classes = self.rows.shape[1]
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return self.rows[x[:, 0].astype(int)]
+
+
+def compose_config(*overrides: str) -> DictConfig:
+    """The config ``msmult run OVERRIDES`` would run, composed in-process (no subprocess).
+
+    Hydra's own node is registered (``${hydra:runtime.cwd}``, the ``api`` choice) and then left
+    out, as in a Hydra app."""
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("config", overrides=list(overrides), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
+def small(*overrides: str) -> tuple[str, ...]:
+    """``overrides`` with the small-run settings (a torch victim also gets few epochs)."""
+    torch_victim = not any(o.startswith("victim=") for o in overrides)
+    return (*FAST, *(SMALL_VICTIM if torch_victim else ()), *overrides)
+
+
+def refusal_of(action: Callable[[], Any]) -> str:
+    """The one-paragraph message ``action`` is refused with."""
+    with pytest.raises(MsmultError) as refused:
+        action()
+    message = str(refused.value)
+    assert "\n" not in message.strip() and "Traceback" not in message
+    return message
+
+
+def assert_not_allowed(message: str, key: str, value: str | None = None) -> str | None:
+    """``message`` has the shape ``<key>=<value> is not allowed: <what>[, e.g. <key>=<ok>].`` and
+    names ``key`` (and ``value``, as the message writes it); returns the example's value."""
+    found = REFUSAL.fullmatch(message)
+    assert found, message
+    assert found["key"] == key, message
+    if value is not None:
+        assert found["value"] == value, message
+    if found["example"] is None:
+        return None
+    example_key, _, example = found["example"].partition("=")
+    assert example_key == key, message
+    return example
+
+
+def run_cli(*args: str, cwd: Path, cache: Path | None = None) -> subprocess.CompletedProcess:
+    """The real ``msmult`` command in a subprocess; the victim cache is the session's (or
+    ``cache``)."""
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    if cache is not None:
+        env["MSMULT_CACHE_DIR"] = str(cache)
+    return subprocess.run(
+        [sys.executable, "-m", "msmult", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def read_report(run_dir: Path) -> dict:
+    return json.loads((run_dir / "report.json").read_text())
+
+
+def assert_refused_cleanly(process: subprocess.CompletedProcess, run_dir: Path, text: str) -> None:
+    """A refusal at the CLI: non-zero exit, ``text`` in the output, no traceback, no report."""
+    output = process.stdout + process.stderr
+    assert process.returncode != 0, output[-2000:]
+    assert text in output, output[-2000:]
+    assert "Traceback" not in output
+    assert not (run_dir / "report.json").exists()

@@ -1,0 +1,199 @@
+"""Every bad value is refused in one paragraph of one shape, before any work:
+
+    ``<key>=<value> is not allowed: <what is allowed>[, e.g. <key>=<example>].``
+
+The message names the key, and the example it suggests is itself accepted. Library objects are
+checked when they are built; a run's config is checked in-process, as ``msmult run`` checks it
+(``Settings.from_config`` before the data load, ``pipeline.run`` for what needs the data).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from helpers import assert_not_allowed, compose_config, refusal_of, small
+
+from msmult import pipeline
+from msmult.metrics.verdict import Verdict
+from msmult.models.mlp import MLP
+from msmult.oracle import PredictionAPI
+from msmult.oracle.defences.gaussian_noise import GaussianNoise
+from msmult.oracle.defences.mad import MAD
+from msmult.oracle.defences.reverse_sigmoid import ReverseSigmoid
+from msmult.oracle.defences.rounding import Rounding
+from msmult.settings import Settings
+
+
+class Uniform:
+    """A three-class victim that answers the uniform distribution."""
+
+    n_classes = 3
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return np.full((len(x), 3), 1 / 3)
+
+
+def literal(text: str) -> Any:
+    """A command-line value as Hydra reads it (``1e-3`` and ``0.5`` are numbers)."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def api(**options: Any) -> PredictionAPI:
+    return PredictionAPI(Uniform(), **{"budget": 1, **options})
+
+
+def mad(**options: Any) -> MAD:
+    return MAD(partial(MLP, hidden=[4]), **options)
+
+
+# (build from the value, the key the message names, a bad value)
+BUILT = [
+    (Rounding, "api.decimals", -1),
+    (GaussianNoise, "api.defences.0.scale", -0.1),
+    (lambda v: ReverseSigmoid(beta=v), "api.defences.0.beta", 0),
+    (lambda v: ReverseSigmoid(gamma=v), "api.defences.0.gamma", 0),
+    (lambda v: mad(epsilon=v), "api.defences.0.epsilon", -0.1),
+    (lambda v: mad(argmax_preserving=v), "api.defences.0.argmax_preserving", "yes"),
+    (lambda v: api(budget=v), "budget", 0),
+    (lambda v: api(budget=v), "budget", 2.5),
+    (lambda v: api(budget=v), "budget", True),
+    (lambda v: api(mode="top_k", k=v), "api.k", 4),
+    (lambda v: api(decimals=v), "api.decimals", -1),
+    (lambda v: api(seed=v), "seed", -1),
+    (lambda v: api(mode=v), "api.mode", "logits"),
+    (lambda v: Verdict(accuracy=v), "verdict.accuracy", 1.5),
+    (lambda v: Verdict(gap=v), "verdict.gap", -0.1),
+    (lambda v: Verdict(agreement=v), "verdict.agreement", 1.5),
+]
+
+
+@pytest.mark.parametrize(("build", "key", "bad"), BUILT, ids=lambda c: str(c)[:40])
+def test_a_bad_argument_is_named_with_what_is_allowed_and_a_valid_example(build, key, bad):
+    example = assert_not_allowed(refusal_of(lambda: build(bad)), key, repr(bad))
+    if example is not None:
+        build(literal(example))  # the example the message suggests is accepted
+
+
+# refused by Settings.from_config, before the data load: (overrides, key named)
+BEFORE_DATA = [
+    (("budget=0",), "budget"),
+    (("budget=-5",), "budget"),
+    (("budget=12.5",), "budget"),
+    (("budget=lots",), "budget"),
+    (("budget=1e3",), "budget"),
+    (("seed=-1",), "seed"),
+    (("threads=abc",), "threads"),
+    (("capacity_tol=x",), "capacity_tol"),
+    (("victim_cache=maybe",), "victim_cache"),
+    (("extremes=yes",), "extremes"),
+    (("fidelity_holdout=1.5",), "fidelity_holdout"),
+    (("fidelity_holdout_mode=halves",), "fidelity_holdout_mode"),
+    (("fidelity_folds=1",), "fidelity_folds"),
+    (("rashomon.epsilon=-0.1",), "rashomon.epsilon"),
+    (("rashomon.epsilon=abc",), "rashomon.epsilon"),
+    (("rashomon.epsilon_grid=[a]",), "rashomon.epsilon_grid"),
+    (("rashomon.epsilon=auto", "rashomon.calibration_models=1"), "rashomon.calibration_models"),
+    (("rashomon.rates=[a]",), "rashomon.rates"),
+    (("rashomon.kinds=[x]",), "rashomon.kinds"),
+    (("rashomon.draws_per_rate=0",), "rashomon.draws_per_rate"),
+    (("rashomon=retrain", "rashomon.n_models=1"), "rashomon.n_models"),
+    (("rashomon=bootstrap", "rashomon.n_models=0"), "rashomon.n_models"),
+    (("rashomon=awp", "rashomon.rows=0"), "rashomon.rows"),
+    (("verdict.gap=1.5",), "verdict.gap"),
+    (("verdict.accuracy=-0.1",), "verdict.accuracy"),
+    (("verdict.agreement=2",), "verdict.agreement"),
+    (("api=rounded", "api.defences.0.decimals=-1"), "api.decimals"),
+    (("api.decimals=abc",), "api.decimals"),
+    (("api=top_k", "api.k=0"), "api.k"),
+    (("api.mode=foo",), "api.mode"),
+    (("api=gaussian_noise", "api.defences.0.scale=-1"), "api.defences.0.scale"),
+    (("api=mad", "api.defences.0.epsilon=-0.5"), "api.defences.0.epsilon"),
+    (("surrogate.epochs=0",), "surrogate.epochs"),
+    (("surrogate.lr=abc",), "surrogate.lr"),
+    (("victim.lr=-1",), "victim.lr"),
+    (("victim.batch_size=0",), "victim.batch_size"),
+    (("victim=logreg", "victim.estimator.C=-1"), "victim.estimator.C"),
+    (("victim=gbdt", "victim.estimator.max_iter=0"), "victim.estimator.max_iter"),
+    (("dataset.victim_share=2",), "dataset.victim_share"),
+    (("dataset=german", "dataset.age_threshold=abc"), "dataset.age_threshold"),
+    (("dataset=compas", "dataset.fractions=[a,b,c]"), "dataset.fractions"),
+    (("dataset.sensitive_as_feature=maybe",), "dataset.sensitive_as_feature"),
+    (("dataset.sensitive_bins=[b]",), "dataset.sensitive_bins"),
+    (("dataset.sensitive_bins=[60,25]",), "dataset.sensitive_bins"),
+    (("dataset.max_groups=1",), "dataset.max_groups"),
+    (("dataset=davidson", "dataset.hatecheck=maybe"), "dataset.hatecheck"),
+    (("attack.seed=abc",), "attack.seed"),
+    (("attack=random", "attack.seed=-2"), "attack.seed"),
+    (("attack=active", "attack.rounds=0"), "attack.rounds"),
+    (("attack=jacobian", "attack.lambda=0"), "attack.lambda"),
+    (("attack=knockoff_adaptive", "attack.reward=gold"), "attack.reward"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "key"), BEFORE_DATA, ids=lambda c: " ".join(c))
+def test_a_bad_config_value_is_refused_before_the_data_loads(overrides, key):
+    message = refusal_of(lambda: Settings.from_config(compose_config(*overrides)))
+    example = assert_not_allowed(message, key)
+    bad = [o for o in overrides if o.startswith(f"{key}=")]
+    if example is not None and bad:  # the suggested value, in place of the bad one, passes
+        fixed = [o for o in overrides if o not in bad]
+        Settings.from_config(compose_config(*fixed, f"{key}={example}"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (("device=tpu",), "device='tpu' is not a device; allowed: cpu, auto, cuda, cuda:N."),
+        (("rashomon._target_=nosuch.Explorer",), "Cannot build 'nosuch.Explorer'"),
+    ],
+)
+def test_a_value_outside_the_common_shape_is_still_one_paragraph(overrides, message):
+    assert message in refusal_of(lambda: Settings.from_config(compose_config(*overrides)))
+
+
+# refused by pipeline.run once the data is loaded, before any training: (overrides, key named)
+WITH_DATA = [
+    (("budget=20000",), "budget"),
+    (("dataset=german", "budget=5000"), "budget"),
+    (("attack=jacobian", "budget=100"), "budget"),
+    (("dataset=compas", "dataset.sensitive=nope"), "dataset.sensitive"),
+    (("dataset.drop_columns=[nosuch]",), "dataset.drop_columns"),
+    (("attack=knockoff_adaptive", "attack.n_clusters=99999"), "attack.n_clusters"),
+    (("rashomon=awp", "rashomon.rows=20000"), "rashomon.rows"),
+    (("api=top_k", "api.k=5"), "api.k"),
+    (("budget=300", "budget_checkpoints=[100,400]"), "budget_checkpoints"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "key"), WITH_DATA, ids=lambda c: " ".join(c))
+def test_a_value_the_data_rules_out_is_refused_before_training(tmp_path, overrides, key):
+    cfg = compose_config(*small(*overrides))
+    assert_not_allowed(refusal_of(lambda: pipeline.run(cfg, tmp_path)), key)
+    assert not (tmp_path / "report.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (("dataset.sensitive=age",), "dataset.sensitive='age' has 74 distinct values"),
+        (("dataset.sensitive=race", "dataset.sensitive_bins=[1,2]"), "holds 'White'"),
+        (("attack=jacobian", "dataset=davidson", "dataset.subsample=0.05"), "token-id"),
+        (("attack=equation_solving", "budget=500"), "needs victim=logreg"),  # an MLP victim
+        (("attack=equation_solving", "victim=logreg", "api=label"), "mode=label"),
+    ],
+    ids=lambda c: " ".join(c) if isinstance(c, tuple) else "",
+)
+def test_a_setting_the_data_rules_out_is_named_in_one_paragraph(tmp_path, overrides, message):
+    cfg = compose_config(*small(*overrides))
+    assert message in refusal_of(lambda: pipeline.run(cfg, tmp_path))
+    assert not (tmp_path / "report.json").exists()
