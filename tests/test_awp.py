@@ -6,23 +6,16 @@ from functools import partial
 
 import numpy as np
 import pytest
-import torch
+from omegaconf import OmegaConf
 
-from msmult.errors import MsmultError
+from msmult.fileio import shipped_folder
 from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
 from msmult.rashomon import ExplorationTask
 from msmult.rashomon.awp import AwpExplorer
 from msmult.rashomon.per_row import RowReach, row_metrics
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread, as msmult runs (``threads=1``): many times faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+CONF = shipped_folder("conf")
 
 
 def line_task(epsilon: float, grid: tuple[float, ...]) -> ExplorationTask:
@@ -95,12 +88,31 @@ def test_per_row_metrics_on_a_hand_example():
     assert capacity[0] == pytest.approx(2**best, abs=1e-6)
 
 
-@pytest.mark.parametrize(("rows", "message"), [(0, "rashomon.rows=0"), (2.5, "rashomon.rows=2.5")])
-def test_awp_settings_are_checked(rows, message):
-    with pytest.raises(MsmultError, match=message.replace(".", r"\.")):
-        AwpExplorer(rows=rows)
+def test_defaults_equal_the_shipped_awp_config():
+    shipped = OmegaConf.load(CONF / "rashomon" / "awp.yaml")
+    top = OmegaConf.load(CONF / "config.yaml")
+    built = AwpExplorer()
+    keys = ["rows", "steps", "lr", "momentum", "target_score", "rows_per_pass"]
+    assert {key: getattr(built, key) for key in keys} == {key: shipped[key] for key in keys}
+    assert built.seed == top.seed == 0
+    assert AwpExplorer(seed=3).seed == 3
 
 
-def test_awp_refuses_more_rows_than_the_test_split():
-    with pytest.raises(MsmultError, match=r"rashomon\.rows=300 .*the test split has 100"):
-        AwpExplorer(rows=300).check(100)
+def test_the_boundary_values_are_accepted():
+    built = AwpExplorer(
+        rows=1, steps=1, lr=1e-9, momentum=0, target_score=1, rows_per_pass=1, seed=0
+    )
+    assert (
+        built.rows,
+        built.steps,
+        built.lr,
+        built.momentum,
+        built.target_score,
+        built.rows_per_pass,
+        built.seed,
+    ) == (1, 1, 1e-9, 0.0, 1.0, 1, 0)
+
+
+def test_every_test_row_may_be_sampled():
+    AwpExplorer(rows=1).check(1)
+    AwpExplorer(rows=250).check(250)

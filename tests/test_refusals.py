@@ -25,6 +25,7 @@ from msmult.oracle.defences.gaussian_noise import GaussianNoise
 from msmult.oracle.defences.mad import MAD
 from msmult.oracle.defences.reverse_sigmoid import ReverseSigmoid
 from msmult.oracle.defences.rounding import Rounding
+from msmult.rashomon.awp import AwpExplorer
 from msmult.settings import Settings
 
 
@@ -71,6 +72,18 @@ BUILT = [
     (lambda v: api(decimals=v), "api.decimals", -1),
     (lambda v: api(seed=v), "seed", -1),
     (lambda v: api(mode=v), "api.mode", "logits"),
+    (lambda v: AwpExplorer(rows=v), "rashomon.rows", 0),
+    (lambda v: AwpExplorer(rows=v), "rashomon.rows", 2.5),
+    (lambda v: AwpExplorer(rows=v).check(250), "rashomon.rows", 300),  # example: 200
+    (lambda v: AwpExplorer(rows=v).check(100), "rashomon.rows", 300),  # example: 100
+    (lambda v: AwpExplorer(steps=v), "rashomon.steps", 0),
+    (lambda v: AwpExplorer(lr=v), "rashomon.lr", 0),
+    (lambda v: AwpExplorer(momentum=v), "rashomon.momentum", 1),
+    (lambda v: AwpExplorer(momentum=v), "rashomon.momentum", -0.1),
+    (lambda v: AwpExplorer(target_score=v), "rashomon.target_score", 0),
+    (lambda v: AwpExplorer(target_score=v), "rashomon.target_score", 1.5),
+    (lambda v: AwpExplorer(rows_per_pass=v), "rashomon.rows_per_pass", 0),
+    (lambda v: AwpExplorer(seed=v), "seed", -1),
     (lambda v: Verdict(accuracy=v), "verdict.accuracy", 1.5),
     (lambda v: Verdict(gap=v), "verdict.gap", -0.1),
     (lambda v: Verdict(agreement=v), "verdict.agreement", 1.5),
