@@ -26,6 +26,7 @@ from msmult.oracle.defences.mad import MAD
 from msmult.oracle.defences.reverse_sigmoid import ReverseSigmoid
 from msmult.oracle.defences.rounding import Rounding
 from msmult.rashomon.awp import AwpExplorer
+from msmult.rashomon.extremes import ExtremeSearch
 from msmult.settings import Settings
 
 
@@ -84,6 +85,14 @@ BUILT = [
     (lambda v: AwpExplorer(target_score=v), "rashomon.target_score", 1.5),
     (lambda v: AwpExplorer(rows_per_pass=v), "rashomon.rows_per_pass", 0),
     (lambda v: AwpExplorer(seed=v), "seed", -1),
+    (lambda v: ExtremeSearch(enabled=v), "extremes", "yes"),
+    (lambda v: ExtremeSearch(steps=v), "extremes_search.steps", 0),
+    (lambda v: ExtremeSearch(lr=v), "extremes_search.lr", 0),  # Adam would never move
+    (lambda v: ExtremeSearch(lr=v), "extremes_search.lr", -1),
+    (lambda v: ExtremeSearch(lr=v), "extremes_search.lr", "x"),
+    (lambda v: ExtremeSearch(multipliers=v), "extremes_search.multipliers", [1, -1]),
+    (lambda v: ExtremeSearch(pool_rows=v), "extremes_search.pool_rows", 0),
+    (lambda v: ExtremeSearch(seed=v), "seed", -1),
     (lambda v: Verdict(accuracy=v), "verdict.accuracy", 1.5),
     (lambda v: Verdict(gap=v), "verdict.gap", -0.1),
     (lambda v: Verdict(agreement=v), "verdict.agreement", 1.5),
