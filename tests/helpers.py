@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -22,6 +22,7 @@ from omegaconf import DictConfig, open_dict
 
 from msmult.app import CONFIG_DIR
 from msmult.errors import MsmultError
+from msmult.rashomon import ExplorationTask
 
 ROOT = Path(__file__).resolve().parents[1]
 # Small but real: the shipped data, few epochs, few dropout draws (conf/debug/fast.yaml).
@@ -119,3 +120,82 @@ def assert_refused_cleanly(process: subprocess.CompletedProcess, run_dir: Path, 
     assert text in output, output[-2000:]
     assert "Traceback" not in output
     assert not (run_dir / "report.json").exists()
+
+
+# --- a tiny exploration task whose surrogate predicts a constant ----------------------------------
+
+FIT_P = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0])  # class-1 share 3/8
+HOLDOUT_P = np.array([0.0, 1.0, 0.0, 1.0])  # class-1 share 1/2
+
+
+def two_class(p: np.ndarray) -> np.ndarray:
+    return np.stack([1 - p, p], axis=1)
+
+
+class Recorder:
+    """P(class 1) = the fitted targets' class-1 share (plus ``offset`` times seed % 3, at most
+    0.95); remembers the rows it was fitted on."""
+
+    offset = 0.0
+    fitted: ClassVar[list] = []
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def fit(self, x: np.ndarray, targets: np.ndarray) -> Recorder:
+        Recorder.fitted.append(np.array(x))
+        self.p = float(targets[:, 1].mean()) + self.offset * (self.seed % 3)
+        self.p = min(0.95, self.p) if self.offset else self.p
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return np.tile([1 - self.p, self.p], (len(x), 1))
+
+
+def constant_task(
+    model: type = Recorder,
+    epsilon: float = 0.02,
+    grid: tuple[float, ...] = (),
+    seed: int = 7,
+    base_seed: int | None = None,
+) -> ExplorationTask:
+    """8 fit rows (FIT_P), 4 holdout rows (HOLDOUT_P), 3 test rows; the base is ``model`` fitted
+    with ``base_seed`` (default ``seed``)."""
+    x = np.arange(8.0)[:, None]
+    targets = two_class(FIT_P)
+    base = model(seed if base_seed is None else base_seed).fit(x, targets)
+    Recorder.fitted.clear()
+    return ExplorationTask(
+        base,
+        model,
+        x,
+        targets,
+        np.zeros((4, 1)),
+        two_class(HOLDOUT_P),
+        {"test": np.zeros((3, 1))},
+        epsilon,
+        grid,
+        seed=seed,
+    )
+
+
+def record_bars(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[dict]:
+    """Replace ``module``'s progress bars; returns the (description, total, steps advanced) of
+    each bar opened."""
+    opened = []
+
+    class Bar:
+        def __init__(self, description: str, total: int) -> None:
+            self.record = {"description": description, "total": total, "advanced": 0}
+            opened.append(self.record)
+
+        def __enter__(self) -> Callable[..., None]:
+            return lambda steps=1: self.record.__setitem__(
+                "advanced", self.record["advanced"] + steps
+            )
+
+        def __exit__(self, *exc: object) -> bool:
+            return False
+
+    monkeypatch.setattr(module, "progress_bar", Bar)
+    return opened

@@ -13,7 +13,7 @@ from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
 from msmult.rashomon import ExplorationTask
 from msmult.rashomon.awp import AwpExplorer
-from msmult.rashomon.per_row import RowReach, row_metrics
+from msmult.rashomon.per_row import row_metrics
 
 CONF = shipped_folder("conf")
 
@@ -65,27 +65,6 @@ def test_awp_reaches_a_flip_of_the_far_row_only_with_a_loose_tolerance(explored)
     assert reach.steps[far, 1] == 0  # class 1 already above target_score: no step taken
     summary, _ = row_metrics(reach, np.array([1, 1]), np.array([1, 1]))
     assert [p["flip_share"] for p in summary["epsilon_curve"]] == [0.0, 0.5, 0.5, 1.0]
-
-
-def test_per_row_metrics_on_a_hand_example():
-    base = np.array([[0.8, 0.2], [0.6, 0.4]])
-    reached = np.array([[[[0.9, 0.1], [0.3, 0.7]], [[0.7, 0.3], [0.55, 0.45]]]])
-    reach = RowReach(np.array([0, 2]), np.array([0.02]), base, reached, np.ones((2, 2), int), 0.02)
-    labels = np.array([1, 0, 0])  # rows 0 and 2 are sampled
-    victim = np.array([0, 1, 1])
-    summary, capacity = row_metrics(reach, victim, labels)
-    # row 0: the model pushed to class 1 says class 1 (a flip); row 2: every model says class 0
-    assert summary["flip_share"] == 0.5
-    assert summary["victim_disagreement_share"] == 1.0  # victim says 0 then 1; models differ both
-    # true-class score ranges: row 0 {0.2, 0.1, 0.7} -> 0.6; row 2 {0.6, 0.7, 0.55} -> 0.15
-    assert summary["viable_prediction_range_mean"] == pytest.approx(0.375)
-    # row 0's capacity: the binary channel between Bernoulli(0.1) and Bernoulli(0.7), maximised
-    # over the input distribution by brute force
-    q = np.linspace(0, 1, 100001)[:, None]
-    h = lambda p: -(p * np.log2(p) + (1 - p) * np.log2(1 - p))  # noqa: E731
-    mix = q * 0.1 + (1 - q) * 0.7
-    best = (h(mix) - q * h(0.1) - (1 - q) * h(0.7)).max()
-    assert capacity[0] == pytest.approx(2**best, abs=1e-6)
 
 
 def test_defaults_equal_the_shipped_awp_config():

@@ -25,8 +25,13 @@ from msmult.oracle.defences.gaussian_noise import GaussianNoise
 from msmult.oracle.defences.mad import MAD
 from msmult.oracle.defences.reverse_sigmoid import ReverseSigmoid
 from msmult.oracle.defences.rounding import Rounding
+from msmult.rashomon import ExplorationTask
 from msmult.rashomon.awp import AwpExplorer
+from msmult.rashomon.calibration import check_calibration
+from msmult.rashomon.compare import CompareExplorer
+from msmult.rashomon.dropout import DropoutExplorer
 from msmult.rashomon.extremes import ExtremeSearch
+from msmult.rashomon.refit import BootstrapExplorer, RetrainExplorer
 from msmult.settings import Settings
 
 
@@ -48,6 +53,17 @@ def literal(text: str) -> Any:
         except ValueError:
             return value
     return value
+
+
+def dropout(**options: Any) -> DropoutExplorer:
+    return DropoutExplorer(**{"rates": [0.1], "draws_per_rate": 1, **options})
+
+
+def task(epsilon: Any = 0.1, grid: Any = (0.3, 0.05)) -> ExplorationTask:
+    rows, answers = np.zeros((2, 1)), np.full((2, 2), 0.5)
+    return ExplorationTask(
+        None, None, rows, answers, rows, answers, {"test": np.zeros((3, 1))}, epsilon, grid
+    )
 
 
 def api(**options: Any) -> PredictionAPI:
@@ -93,6 +109,24 @@ BUILT = [
     (lambda v: ExtremeSearch(multipliers=v), "extremes_search.multipliers", [1, -1]),
     (lambda v: ExtremeSearch(pool_rows=v), "extremes_search.pool_rows", 0),
     (lambda v: ExtremeSearch(seed=v), "seed", -1),
+    (lambda v: CompareExplorer(v), "rashomon.explorers", ["dropout", "nosuch"]),
+    (RetrainExplorer, "rashomon.n_models", 1),
+    (BootstrapExplorer, "rashomon.n_models", 2.5),
+    (lambda v: RetrainExplorer(seed=v), "seed", -1),
+    (lambda v: check_calibration("auto", v), "rashomon.calibration_models", 1),
+    (lambda v: dropout(kinds=v), "rashomon.kinds", ["uniform"]),
+    (lambda v: dropout(rates=v), "rashomon.rates", [1.0]),
+    (lambda v: dropout(rates=v), "rashomon.rates", [-0.01]),
+    (lambda v: dropout(draws_per_rate=v), "rashomon.draws_per_rate", 0),
+    (lambda v: dropout(models_per_pass=v), "rashomon.models_per_pass", 0),
+    (lambda v: dropout(batch_rows=v), "rashomon.batch_rows", 0),
+    (lambda v: dropout(seed=v), "seed", -1),
+    (lambda v: dropout(threads=v), "rashomon.threads", 0),
+    (lambda v: task(epsilon=v), "rashomon.epsilon", -0.1),
+    (lambda v: task(epsilon=v), "rashomon.epsilon", "auto"),  # only a run calibrates auto
+    (lambda v: ExplorationTask.check_epsilons(v, [], allow_auto=True), "rashomon.epsilon", -1),
+    (lambda v: task(grid=v), "rashomon.epsilon_grid", [0.1, -1]),
+    (lambda v: task(grid=v), "rashomon.epsilon_grid", "ab"),
     (lambda v: Verdict(accuracy=v), "verdict.accuracy", 1.5),
     (lambda v: Verdict(gap=v), "verdict.gap", -0.1),
     (lambda v: Verdict(agreement=v), "verdict.agreement", 1.5),

@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from msmult.errors import MsmultError
 from msmult.metrics.verdict import Verdict, sentence, share, wilson_interval
 from msmult.study.tables import verdict_columns
 
@@ -77,11 +76,8 @@ def test_looser_tolerances_let_more_pass_and_no_explorer_column_means_one_set():
 
 
 @pytest.mark.parametrize("key", ["accuracy", "gap", "agreement"])
-@pytest.mark.parametrize("value", [-0.1, 1.5])
-def test_tolerances_outside_zero_one_are_refused_by_name(key, value):
-    with pytest.raises(MsmultError, match=rf"verdict.{key}={value} is not allowed"):
-        Verdict(**{key: value})
-    assert getattr(Verdict(**{key: 1.0}), key) == 1.0  # the bounds themselves are allowed
+def test_tolerances_of_zero_and_one_are_allowed(key):
+    assert [getattr(Verdict(**{key: bound}), key) for bound in (0.0, 1.0)] == [0.0, 1.0]
 
 
 def test_study_tables_carry_the_verdict_of_the_set_and_of_each_explorer():
@@ -124,18 +120,6 @@ def test_share_of_an_empty_set_is_zero_not_a_division_by_zero():
     expected = {"passed": 0, "members": 0, "share": 0.0, "low": 0.0, "high": 1.0}
     assert share(empty, empty) == expected
     assert share(np.array([False, False]), np.array([False, False])) == expected
-
-
-@pytest.mark.parametrize(
-    ("key", "example"), [("accuracy", 0.01), ("gap", 0.02), ("agreement", 0.98)]
-)
-def test_a_bad_tolerance_names_the_scale_and_a_valid_example(key, example):
-    with pytest.raises(MsmultError) as raised:
-        Verdict(**{key: 1.5})
-    assert str(raised.value) == (
-        f"verdict.{key}=1.5 is not allowed: it must be a number >= 0 and <= 1 (a tolerance on a "
-        f"0-1 scale), e.g. verdict.{key}={example}."
-    )
 
 
 def test_differences_exactly_at_a_tolerance_pass_and_judge_reports_the_tolerances():

@@ -84,8 +84,9 @@ class ExplorationTask:
                 what=f" (a fidelity-loss tolerance){auto}",
                 example="rashomon.epsilon=0.02",
             )
-        if as_list("rashomon.epsilon_grid", grid):
-            numbers("rashomon.epsilon_grid", grid, 0, example="rashomon.epsilon_grid=[0,0.01]")
+        example = "rashomon.epsilon_grid=[0,0.01]"
+        if as_list("rashomon.epsilon_grid", grid, example):
+            numbers("rashomon.epsilon_grid", grid, 0, example=example)
 
     @property
     def largest_epsilon(self) -> float:
