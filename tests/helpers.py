@@ -20,6 +20,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from msmult import pipeline
 from msmult.app import CONFIG_DIR
 from msmult.errors import MsmultError
 from msmult.rashomon import ExplorationTask
@@ -67,6 +68,12 @@ def small(*overrides: str) -> tuple[str, ...]:
     """``overrides`` with the small-run settings (a torch victim also gets few epochs)."""
     torch_victim = not any(o.startswith("victim=") for o in overrides)
     return (*FAST, *(SMALL_VICTIM if torch_victim else ()), *overrides)
+
+
+def run_in_process(run_dir: Path, *overrides: str, fast: bool = True) -> dict:
+    """``msmult run OVERRIDES`` in this process, into ``run_dir``, with the small-run settings
+    unless ``fast=False``; returns the report."""
+    return pipeline.run(compose_config(*(small(*overrides) if fast else overrides)), run_dir)
 
 
 def refusal_of(action: Callable[[], Any]) -> str:
