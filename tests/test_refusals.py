@@ -253,3 +253,26 @@ def test_a_setting_the_data_rules_out_is_named_in_one_paragraph(tmp_path, overri
     cfg = compose_config(*small(*overrides))
     assert message in refusal_of(lambda: pipeline.run(cfg, tmp_path))
     assert not (tmp_path / "report.json").exists()
+
+
+def csv_refusal(path, rows: str, tmp_path) -> str:
+    path.write_text(rows)
+    sensitive = "mean radius" if "mean radius" in rows else "g"
+    target = "y"
+    args = (f"dataset.path={path}", f"dataset.target={target}", f"dataset.sensitive={sensitive}")
+    cfg = compose_config(*small("dataset=csv", *args))
+    message = refusal_of(lambda: pipeline.run(cfg, tmp_path / "run"))
+    assert not (tmp_path / "run" / "report.json").exists()
+    return message
+
+
+def test_a_csv_with_a_single_sensitive_group_is_refused(tmp_path):
+    rows = "x,y,g\n" + "".join(f"{i},{i % 2},same\n" for i in range(50))
+    assert "has a single group" in csv_refusal(tmp_path / "one.csv", rows, tmp_path)
+
+
+def test_a_continuous_sensitive_csv_column_is_refused_with_bins_suggested(tmp_path):
+    rows = "mean radius,x,y\n" + "".join(f"{10 + i / 7:.3f},{i % 5},{i % 2}\n" for i in range(200))
+    message = csv_refusal(tmp_path / "radius.csv", rows, tmp_path)
+    assert "dataset.sensitive='mean radius' has 200 distinct values" in message
+    assert "dataset.sensitive_bins=[" in message

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, run_cli
+from helpers import ROOT, run_in_process
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -266,24 +266,12 @@ def test_every_study_job_composes_with_a_budget_its_attack_accepts(block: str):
 @pytest.mark.e2e
 def test_two_real_runs_then_tables(tmp_path: Path):
     """Two tiny real runs on adult (seeds 0 and 1), then ``msmult tables`` over both."""
-    tiny = [
-        "dataset=adult",
-        "budget=200",
-        "rashomon.draws_per_rate=1",
-        "victim.epochs=1",
-        "surrogate.epochs=2",
-    ]
     for seed in (0, 1):
-        run = run_cli(
-            "run",
-            *tiny,
-            f"seed={seed}",
-            f"hydra.run.dir={tmp_path / 'runs' / str(seed)}",
-            cwd=tmp_path,
+        run_dir = tmp_path / "runs" / str(seed)
+        run_in_process(
+            run_dir, "dataset=adult", "budget=200", "fidelity_holdout_mode=split", f"seed={seed}"
         )
-        assert run.returncode == 0, run.stderr[-2000:]
-    tables = run_cli("tables", str(tmp_path / "runs"), cwd=tmp_path)
-    assert tables.returncode == 0, tables.stderr[-2000:]
+    main("tables", [str(tmp_path / "runs")])
     numbers = pd.read_csv(tmp_path / "runs" / "study" / "study_multiplicity.csv")
     assert numbers[["dataset.name", "attack.budget", "seeds"]].values.tolist() == [
         ["adult", 200, 2]

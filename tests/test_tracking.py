@@ -5,9 +5,9 @@ import json
 import os
 
 import pytest
+from helpers import FAST, run_cli
 
 from msmult.tracking import config_params, file_store_uri, report_metrics
-from tests.conftest import FAST, run_cli
 
 
 def test_report_numbers_become_dotted_metrics():
