@@ -133,7 +133,11 @@ BUILT = [
 ]
 
 
-@pytest.mark.parametrize(("build", "key", "bad"), BUILT, ids=lambda c: str(c)[:40])
+@pytest.mark.parametrize(
+    ("build", "key", "bad"),
+    BUILT,
+    ids=[f"{i}:{key}={bad!r}" for i, (_, key, bad) in enumerate(BUILT)],
+)
 def test_a_bad_argument_is_named_with_what_is_allowed_and_a_valid_example(build, key, bad):
     example = assert_not_allowed(refusal_of(lambda: build(bad)), key, repr(bad))
     if example is not None:
@@ -196,7 +200,9 @@ BEFORE_DATA = [
 ]
 
 
-@pytest.mark.parametrize(("overrides", "key"), BEFORE_DATA, ids=lambda c: " ".join(c))
+@pytest.mark.parametrize(
+    ("overrides", "key"), BEFORE_DATA, ids=[" ".join(o) for o, _ in BEFORE_DATA]
+)
 def test_a_bad_config_value_is_refused_before_the_data_loads(overrides, key):
     message = refusal_of(lambda: Settings.from_config(compose_config(*overrides)))
     example = assert_not_allowed(message, key)
@@ -231,7 +237,7 @@ WITH_DATA = [
 ]
 
 
-@pytest.mark.parametrize(("overrides", "key"), WITH_DATA, ids=lambda c: " ".join(c))
+@pytest.mark.parametrize(("overrides", "key"), WITH_DATA, ids=[" ".join(o) for o, _ in WITH_DATA])
 def test_a_value_the_data_rules_out_is_refused_before_training(tmp_path, overrides, key):
     cfg = compose_config(*small(*overrides))
     assert_not_allowed(refusal_of(lambda: pipeline.run(cfg, tmp_path)), key)
@@ -247,7 +253,7 @@ def test_a_value_the_data_rules_out_is_refused_before_training(tmp_path, overrid
         (("attack=equation_solving", "budget=500"), "needs victim=logreg"),  # an MLP victim
         (("attack=equation_solving", "victim=logreg", "api=label"), "mode=label"),
     ],
-    ids=lambda c: " ".join(c) if isinstance(c, tuple) else "",
+    ids=lambda c: " ".join(c) if isinstance(c, tuple) else "message",
 )
 def test_a_setting_the_data_rules_out_is_named_in_one_paragraph(tmp_path, overrides, message):
     cfg = compose_config(*small(*overrides))
