@@ -71,36 +71,3 @@ def test_an_unwritable_sweep_folder_is_named_before_any_work(tmp_path):
     assert f"The output folder {folder} cannot be created or written" in process.stderr
     assert "hydra.sweep.dir=PATH" in process.stderr
     assert "Traceback" not in process.stderr and "stage: data" not in process.stdout
-
-
-def test_help_lists_commands_and_config_groups(tmp_path):
-    top = run_cli("--help", cwd=tmp_path)
-    assert top.returncode == 0 and all(c in top.stdout for c in ("run", "tables", "plots"))
-    groups = run_cli("run", "--help", cwd=tmp_path)
-    assert groups.returncode == 0
-    for line in (
-        "dataset: adult, compas, csv, davidson, german, ham10000",
-        "victim: cnn, gbdt, logreg, mlp, text",
-    ):
-        assert line in groups.stdout
-    job = run_cli("run", "--cfg", "job", "dataset=german", cwd=tmp_path)
-    assert job.returncode == 0
-    assert "budget: 300" in job.stdout and "GermanCreditDataset" in job.stdout
-    wrong = run_cli("tabels", cwd=tmp_path)
-    assert wrong.returncode == 2 and "unknown command 'tabels'" in wrong.stderr
-
-
-def test_rerunning_a_sweep_skips_finished_jobs_and_redoes_killed_ones(tmp_path):
-    sweep = tmp_path / "sweep"
-    args = ("run", "-m", "dataset=german", "budget=100,200", *small(), f"hydra.sweep.dir={sweep}")
-    first = run_cli(*args, cwd=tmp_path)
-    assert first.returncode == 0, first.stderr[-2000:]
-    jobs = sorted(p.parent for p in sweep.glob("*/report.json"))
-    assert len(jobs) == 2 and "skipped 0 job(s)" in first.stdout + first.stderr
-    assert first.stdout.strip().splitlines()[-1] == f"sweep outputs: {sweep}"
-    # a job killed after writing its report but before its marker is not complete
-    (jobs[0] / MARKER).unlink()
-    again = run_cli(*args, cwd=tmp_path)
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert "skipped 1 job(s)" in again.stdout + again.stderr
-    assert (jobs[0] / MARKER).is_file()

@@ -265,22 +265,20 @@ def test_every_study_job_composes_with_a_budget_its_attack_accepts(block: str):
 
 @pytest.mark.e2e
 def test_two_real_runs_then_tables(tmp_path: Path):
-    """Two tiny real runs on adult (seeds 0 and 1), then ``msmult tables`` over both."""
+    """Two tiny real runs on German credit (seeds 0 and 1), then ``msmult tables`` over both."""
     for seed in (0, 1):
         run_dir = tmp_path / "runs" / str(seed)
-        run_in_process(
-            run_dir, "dataset=adult", "budget=200", "fidelity_holdout_mode=split", f"seed={seed}"
-        )
+        run_in_process(run_dir, "dataset=german", "fidelity_holdout_mode=split", f"seed={seed}")
     main("tables", [str(tmp_path / "runs")])
     numbers = pd.read_csv(tmp_path / "runs" / "study" / "study_multiplicity.csv")
     assert numbers[["dataset.name", "attack.budget", "seeds"]].values.tolist() == [
-        ["adult", 200, 2]
+        ["german", 300, 2]
     ]
     reports = [json.loads((tmp_path / "runs" / s / "report.json").read_text()) for s in ("0", "1")]
     fidelity = [report["surrogate"]["fidelity"] for report in reports]
     assert numbers["surrogate.fidelity.mean"].iloc[0] == pytest.approx(np.mean(fidelity))
     assert numbers["surrogate.fidelity.std"].iloc[0] == pytest.approx(np.std(fidelity, ddof=1))
-    assert (tmp_path / "runs" / "study" / "capacity_cdf_adult.png").exists()
+    assert (tmp_path / "runs" / "study" / "capacity_cdf_german.png").exists()
     runs = collect([tmp_path / "runs"]).runs  # capacity rebuilt from predictions = reported
     rebuilt = capacities(runs).groupby("run_dir")["rashomon_capacity"].mean()
     expected = runs["multiplicity.rashomon_capacity_mean"]

@@ -1,0 +1,41 @@
+"""Hydra's own flags and a resumed sweep, through the real ``msmult`` command."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import run_cli, small
+
+from msmult.report.outputs import MARKER
+
+pytestmark = pytest.mark.e2e
+
+
+def test_help_lists_commands_and_config_groups(tmp_path):
+    top = run_cli("--help", cwd=tmp_path)
+    assert top.returncode == 0 and all(c in top.stdout for c in ("run", "tables", "plots"))
+    groups = run_cli("run", "--help", cwd=tmp_path)
+    assert groups.returncode == 0
+    for line in (
+        "dataset: adult, compas, csv, davidson, german, ham10000",
+        "victim: cnn, gbdt, logreg, mlp, text",
+    ):
+        assert line in groups.stdout
+    wrong = run_cli("tabels", cwd=tmp_path)
+    assert wrong.returncode == 2 and "unknown command 'tabels'" in wrong.stderr
+
+
+def test_rerunning_a_sweep_skips_finished_jobs_and_redoes_killed_ones(tmp_path):
+    sweep = tmp_path / "sweep"
+    jobs = ("dataset=german", "budget=100,200", "fidelity_holdout_mode=split")
+    args = ("run", "-m", *jobs, *small(), f"hydra.sweep.dir={sweep}")
+    first = run_cli(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    jobs = sorted(p.parent for p in sweep.glob("*/report.json"))
+    assert len(jobs) == 2 and "skipped 0 job(s)" in first.stdout + first.stderr
+    assert first.stdout.strip().splitlines()[-1] == f"sweep outputs: {sweep}"
+    # a job killed after writing its report but before its marker is not complete
+    (jobs[0] / MARKER).unlink()
+    again = run_cli(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "skipped 1 job(s)" in again.stdout + again.stderr
+    assert (jobs[0] / MARKER).is_file()
