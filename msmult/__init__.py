@@ -5,4 +5,6 @@ about equally well; msmult explores that set and reports its predictive multipli
 of its group-fairness gaps next to the victim's own.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+__version__ = version("msmult")  # the one version number lives in pyproject.toml
