@@ -1,4 +1,4 @@
-"""Session-wide fixtures: one victim cache for the whole test session, one torch thread per test.
+"""Run-wide fixtures: one victim cache for the whole test run, one torch thread per test.
 
 Helpers that tests import live in ``tests/helpers.py``; this file is never imported.
 """
@@ -14,8 +14,8 @@ import torch
 
 
 @pytest.fixture(scope="session", autouse=True)
-def session_victim_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One victim cache per test session, shared by every xdist worker and by the ``msmult``
+def shared_victim_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One victim cache per test run, shared by every xdist worker and by the ``msmult``
     subprocesses (``MSMULT_CACHE_DIR``, read by ``cache_dir`` in conf/config.yaml): a victim the
     tests train once is a cache hit for every later run with the same settings. Tests that count
     hits and misses set their own cache."""

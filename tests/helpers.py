@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Small but real: the shipped data, few epochs, few dropout draws (conf/debug/fast.yaml).
 FAST = ("debug=fast",)
 # The victim's epochs stay out of debug=fast: scikit-learn victims (victim=logreg, gbdt) have no
-# `epochs` key. Every small run uses this one setting, so the session's victim cache hits.
+# `epochs` key. Every small run uses this one setting, so the shared victim cache hits.
 SMALL_VICTIM = ("victim.epochs=2",)
 
 # ``<key>=<value> is not allowed: <what is allowed>[, e.g. <example>].``
@@ -101,7 +101,7 @@ def assert_not_allowed(message: str, key: str, value: str | None = None) -> str 
 
 
 def run_cli(*args: str, cwd: Path, cache: Path | None = None) -> subprocess.CompletedProcess:
-    """The real ``msmult`` command in a subprocess; the victim cache is the session's (or
+    """The real ``msmult`` command in a subprocess; the victim cache is the shared one (or
     ``cache``)."""
     env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
     if cache is not None:

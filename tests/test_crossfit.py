@@ -1,6 +1,7 @@
 """Cross-fitted fidelity holdout: the base surrogate sees every answer, membership losses stay
 out-of-sample (each row's loss comes from a fold model that never saw it)."""
 
+import logging
 import math
 import re
 
@@ -193,3 +194,26 @@ def test_dropout_progress_counts_every_fold_once(one_thread, monkeypatch):
     )
     DropoutExplorer([0.05], 3, ["bernoulli"]).explore(task)
     assert bars == [{"total": (2 + 2) * 4, "advanced": (2 + 2) * 4}]
+
+
+class Nameless:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("explorer", "readers", "blockers"),
+    [
+        (Unaware(), {}, "explorer unaware"),
+        (Nameless(), {"calibration": True, "other": False}, "calibration, explorer Nameless"),
+        (DropoutExplorer([0.1], 1), {"calibration": True}, "calibration"),
+    ],
+)
+def test_crossfit_falls_back_to_split_with_one_warning_naming_why(
+    caplog, explorer, readers, blockers
+):
+    with caplog.at_level(logging.WARNING, logger="msmult"):
+        plan = FidelityHoldout("crossfit", 4).for_run(explorer, **readers)
+    assert (plan.mode, plan.folds) == ("split", 4)
+    assert caplog.messages == [
+        f"fidelity_holdout_mode=split for this run: {blockers} read(s) no cross-fitting folds"
+    ]

@@ -104,7 +104,7 @@ def test_sklearn_victims_and_disabled_cache_are_retrained(tmp_path, splits):
 
 
 def test_changed_data_files_change_the_key_and_retrain(tmp_path, splits):
-    """Same config, same path, other bytes: the victim is retrained, never reused (issue 10)."""
+    """Same config, same path, other bytes: the victim is retrained, never reused."""
     from dataclasses import replace
 
     cfg = config(tmp_path)
