@@ -13,7 +13,7 @@ work=${MUTATION_DIR:-$(mktemp -d)}
 for package in "${packages[@]}"; do
   copy="$work/$(basename "$package")"
   rm -rf "$copy" && mkdir -p "$copy"
-  (cd "$root" && tar --exclude=__pycache__ -cf - msmult conf data tests pyproject.toml) | tar -xf - -C "$copy"
+  (cd "$root" && tar --exclude=__pycache__ -cf - msmult conf data scripts tests pyproject.toml) | tar -xf - -C "$copy"
   # only this package's files are mutated
   sed -i "s|^source_paths = .*|source_paths = [\"$package\"]|" "$copy/pyproject.toml"
   start=$SECONDS
