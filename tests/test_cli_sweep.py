@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 import pytest
 from helpers import run_cli, small
 
+import msmult
 from msmult.report.outputs import MARKER
 
 pytestmark = pytest.mark.e2e
 
 
-def test_help_lists_commands_and_config_groups(tmp_path):
+def test_help_lists_commands_config_groups_and_the_one_version(tmp_path):
     top = run_cli("--help", cwd=tmp_path)
     assert top.returncode == 0 and all(c in top.stdout for c in ("run", "tables", "plots"))
     groups = run_cli("run", "--help", cwd=tmp_path)
@@ -20,6 +23,8 @@ def test_help_lists_commands_and_config_groups(tmp_path):
         "victim: cnn, gbdt, logreg, mlp, text",
     ):
         assert line in groups.stdout
+    assert run_cli("--version", cwd=tmp_path).stdout == f"msmult {version('msmult')}\n"
+    assert msmult.__version__ == version("msmult")  # pyproject.toml's, the one place it is written
     wrong = run_cli("tabels", cwd=tmp_path)
     assert wrong.returncode == 2 and "unknown command 'tabels'" in wrong.stderr
 
