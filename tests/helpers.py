@@ -85,14 +85,28 @@ def refusal_of(action: Callable[[], Any]) -> str:
     return message
 
 
-def assert_not_allowed(message: str, key: str, value: str | None = None) -> str | None:
+# what a value checked by msmult.validation may be: a kind, its bounds, a note in parentheses
+ALLOWED = re.compile(
+    r"it must be (?:a number|a whole number|true or false|a list|a non-empty list of numbers)"
+    r"(?: (?:>=|>) -?[\d.e+-]+)?(?: and (?:<=|<) -?[\d.e+-]+| (?:<=|<) -?[\d.e+-]+)?"
+    r"(?: \((?:[^()]|\([^()]*\))*\))?(?: or auto \([^()]*\))?"
+    r"|allowed: [\w, ]+|each entry must be one of [\w, ]+"
+)
+
+
+def assert_not_allowed(
+    message: str, key: str, value: str | None = None, checked: bool = False
+) -> str | None:
     """``message`` has the shape ``<key>=<value> is not allowed: <what>[, e.g. <key>=<ok>].`` and
-    names ``key`` (and ``value``, as the message writes it); returns the example's value."""
+    names ``key`` (and ``value``, as the message writes it); ``checked``: ``<what>`` is one of the
+    shapes msmult.validation writes (a kind, its bounds, a note). Returns the example's value."""
     found = REFUSAL.fullmatch(message)
     assert found, message
     assert found["key"] == key, message
     if value is not None:
         assert found["value"] == value, message
+    if checked:
+        assert ALLOWED.fullmatch(found["allowed"]), message
     if found["example"] is None:
         return None
     example_key, _, example = found["example"].partition("=")

@@ -96,17 +96,15 @@ def test_defence_randomness_comes_from_the_seeded_generator():
 @pytest.mark.parametrize(
     ("defence", "problem"),
     [
-        (lambda p, rng: p[:, :2], "shape"),
-        (lambda p, rng: p * np.nan, "NaN"),
-        (lambda p, rng: p - 0.5, "negative"),
+        (lambda p, rng: p[:, :2], r"an array of shape \(3, 2\) for input of shape \(3, 3\)"),
+        (lambda p, rng: p * np.nan, "NaN or infinite values"),
+        (lambda p, rng: p - 0.5, "negative values"),
         (lambda p, rng: p * 0, "a row of zeros"),
     ],
 )
-def test_bad_defence_output_is_refused_naming_the_defence(defence, problem):
+def test_bad_defence_output_is_refused_naming_the_defence_and_the_problem(defence, problem):
     api = PredictionAPI(FixedVictim(), budget=10, defences=[defence])
-    with pytest.raises(
-        MsmultError, match=f"API defence <lambda> returned .*{problem}.*; a defence"
-    ):
+    with pytest.raises(MsmultError, match=f"^API defence <lambda> returned {problem}; a defence "):
         api.query(X)
 
 
