@@ -14,7 +14,9 @@ import os
 # yourself to override it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__version__ = "0.1.0"
+from importlib.metadata import version  # noqa: E402
+
+__version__ = version("msmult")  # the one version number lives in pyproject.toml
 
 
 def __getattr__(name: str):

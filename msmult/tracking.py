@@ -1,13 +1,16 @@
 """Optional experiment tracking: ``msmult run tracking=mlflow`` logs each run (each job of a sweep)
 as one MLflow run: the flattened config as params, the report's numbers as metrics, and
 ``report.md``, ``report.json`` and the figures as artifacts. ``tracking=none`` (the default) logs
-nothing. MLflow is an optional dependency: ``pip install 'msmult[mlflow]'``."""
+nothing. MLflow is an optional dependency: ``pip install 'msmult[mlflow]'``.
+
+The default store is a SQLite database, ``mlruns.db`` in the folder msmult runs in (what MLflow 3
+expects); a file store is used only when asked for (a folder or ``file:`` URI), and MLflow 3
+accepts that only with ``MLFLOW_ALLOW_FILE_STORE=true`` set by the user."""
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,8 +63,8 @@ class NoTracking:
 
 
 class MlflowTracking:
-    """Logs a finished run to MLflow at ``tracking_uri`` (a folder such as ``mlruns`` is a local
-    file store, the default; or a server URL, e.g. from ``MLFLOW_TRACKING_URI``), in
+    """Logs a finished run to MLflow at ``tracking_uri`` (``sqlite:///mlruns.db``, the default; a
+    server URL, e.g. from ``MLFLOW_TRACKING_URI``; a folder or ``file:`` URI is a file store), in
     ``experiment``."""
 
     def __init__(self, tracking_uri: str, experiment: str = "msmult") -> None:
@@ -88,6 +91,14 @@ class MlflowTracking:
             ) from None
         self.tracking_uri = file_store_uri(tracking_uri)
         self.experiment = experiment
+        if self.tracking_uri.startswith("file:") and not file_store_opens(self.tracking_uri):
+            raise bad_value(
+                "tracking.tracking_uri",
+                tracking_uri,
+                "it is a file store, which MLflow refuses unless MLFLOW_ALLOW_FILE_STORE=true is "
+                "set; use a database or a server",
+                "tracking.tracking_uri=sqlite:///mlruns.db",
+            )
 
     def log_run(self, config: dict, report: dict, run_dir: Path, run_name: str) -> None:
         """Log the run; a tracking failure is a warning (the run's own outputs are complete)."""
@@ -108,9 +119,6 @@ class MlflowTracking:
     def send(self, config: dict, report: dict, run_dir: Path, run_name: str) -> str:
         import mlflow
 
-        if self.tracking_uri.startswith("file:"):
-            # MLflow 3 keeps its file store behind this switch; a folder is msmult's default
-            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         client = mlflow.MlflowClient(self.tracking_uri)
         found = client.get_experiment_by_name(self.experiment)
         experiment_id = found.experiment_id if found else client.create_experiment(self.experiment)
@@ -134,3 +142,15 @@ def file_store_uri(uri: str) -> str:
     if re.match(r"^[a-zA-Z][\w+.-]+:", uri):
         return uri
     return Path(uri).expanduser().resolve().as_uri()
+
+
+def file_store_opens(uri: str) -> bool:
+    """Whether MLflow opens the file store at ``uri`` (MLflow 3 only with
+    ``MLFLOW_ALLOW_FILE_STORE=true``), checked before any work."""
+    import mlflow
+
+    try:
+        mlflow.MlflowClient(uri)
+    except mlflow.exceptions.MlflowException:
+        return False
+    return True

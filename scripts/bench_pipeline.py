@@ -1,12 +1,12 @@
-"""Benchmark msmult's pipeline stages on the runs issue 10 sets targets for.
+"""Benchmark msmult's pipeline stages on the three reference runs of docs/performance.md.
 
 Runs the real CLI (``python -m msmult run ...``) into a temporary folder and reads ``timing``
 from each report.json; the wall time is measured around the whole process. Victims come from the
 cache folder given (trained on the first run, reused after), so run it twice for warm numbers.
 
-  adult1001  Adult, 1,001 candidates (rashomon.draws_per_rate=50): explore + metrics (target < 3 s)
-  davidson   Davidson, defaults: metrics stage (target < 2 s)
-  ham10000   HAM10000, defaults: whole run, wall clock (target < 25 s)
+  adult1001  Adult, 1,001 candidates (rashomon.draws_per_rate=50): explore + metrics (goal < 3 s)
+  davidson   Davidson, defaults: metrics stage (goal < 2 s)
+  ham10000   HAM10000, defaults: whole run, wall clock (goal < 25 s)
 
 Usage: python scripts/bench_pipeline.py [--runs adult1001 davidson ham10000] [--cache DIR]
        [-- extra overrides, e.g. threads=2 batch_threads=1]

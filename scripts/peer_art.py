@@ -10,7 +10,7 @@ budget, per seed:
   the same architecture (msmult's MLP, ``hidden`` and weight decay from the surrogate config) in
   ART's ``PyTorchClassifier`` with Adam (constant ``--art-lr``, batch ``--art-batch-size``) for
   ``--art-epochs`` epochs on all ``budget`` answers; the defaults (1e-3, 64, 60) are msmult 0.1's
-  surrogate training, the issue's reference run.
+  surrogate training, the reference run of docs/attacks.md.
 Fidelity is top-1 agreement with the victim on the test rows, as in msmult's report. The wall
 times cover querying and training (msmult's includes its fold models).
 

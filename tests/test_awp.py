@@ -6,23 +6,16 @@ from functools import partial
 
 import numpy as np
 import pytest
-import torch
+from omegaconf import OmegaConf
 
-from msmult.errors import MsmultError
+from msmult.fileio import shipped_folder
 from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
 from msmult.rashomon import ExplorationTask
 from msmult.rashomon.awp import AwpExplorer
-from msmult.rashomon.per_row import RowReach, row_metrics
+from msmult.rashomon.per_row import row_metrics
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread, as msmult runs (``threads=1``): many times faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+CONF = shipped_folder("conf")
 
 
 def line_task(epsilon: float, grid: tuple[float, ...]) -> ExplorationTask:
@@ -74,33 +67,31 @@ def test_awp_reaches_a_flip_of_the_far_row_only_with_a_loose_tolerance(explored)
     assert [p["flip_share"] for p in summary["epsilon_curve"]] == [0.0, 0.5, 0.5, 1.0]
 
 
-def test_per_row_metrics_on_a_hand_example():
-    base = np.array([[0.8, 0.2], [0.6, 0.4]])
-    reached = np.array([[[[0.9, 0.1], [0.3, 0.7]], [[0.7, 0.3], [0.55, 0.45]]]])
-    reach = RowReach(np.array([0, 2]), np.array([0.02]), base, reached, np.ones((2, 2), int), 0.02)
-    labels = np.array([1, 0, 0])  # rows 0 and 2 are sampled
-    victim = np.array([0, 1, 1])
-    summary, capacity = row_metrics(reach, victim, labels)
-    # row 0: the model pushed to class 1 says class 1 (a flip); row 2: every model says class 0
-    assert summary["flip_share"] == 0.5
-    assert summary["victim_disagreement_share"] == 1.0  # victim says 0 then 1; models differ both
-    # true-class score ranges: row 0 {0.2, 0.1, 0.7} -> 0.6; row 2 {0.6, 0.7, 0.55} -> 0.15
-    assert summary["viable_prediction_range_mean"] == pytest.approx(0.375)
-    # row 0's capacity: the binary channel between Bernoulli(0.1) and Bernoulli(0.7), maximised
-    # over the input distribution by brute force
-    q = np.linspace(0, 1, 100001)[:, None]
-    h = lambda p: -(p * np.log2(p) + (1 - p) * np.log2(1 - p))  # noqa: E731
-    mix = q * 0.1 + (1 - q) * 0.7
-    best = (h(mix) - q * h(0.1) - (1 - q) * h(0.7)).max()
-    assert capacity[0] == pytest.approx(2**best, abs=1e-6)
+def test_defaults_equal_the_shipped_awp_config():
+    shipped = OmegaConf.load(CONF / "rashomon" / "awp.yaml")
+    top = OmegaConf.load(CONF / "config.yaml")
+    built = AwpExplorer()
+    keys = ["rows", "steps", "lr", "momentum", "target_score", "rows_per_pass"]
+    assert {key: getattr(built, key) for key in keys} == {key: shipped[key] for key in keys}
+    assert built.seed == top.seed == 0
+    assert AwpExplorer(seed=3).seed == 3
 
 
-@pytest.mark.parametrize(("rows", "message"), [(0, "rashomon.rows=0"), (2.5, "rashomon.rows=2.5")])
-def test_awp_settings_are_checked(rows, message):
-    with pytest.raises(MsmultError, match=message.replace(".", r"\.")):
-        AwpExplorer(rows=rows)
+def test_the_boundary_values_are_accepted():
+    built = AwpExplorer(
+        rows=1, steps=1, lr=1e-9, momentum=0, target_score=1, rows_per_pass=1, seed=0
+    )
+    assert (
+        built.rows,
+        built.steps,
+        built.lr,
+        built.momentum,
+        built.target_score,
+        built.rows_per_pass,
+        built.seed,
+    ) == (1, 1, 1e-9, 0.0, 1.0, 1, 0)
 
 
-def test_awp_refuses_more_rows_than_the_test_split():
-    with pytest.raises(MsmultError, match=r"rashomon\.rows=300 .*the test split has 100"):
-        AwpExplorer(rows=300).check(100)
+def test_every_test_row_may_be_sampled():
+    AwpExplorer(rows=1).check(1)
+    AwpExplorer(rows=250).check(250)

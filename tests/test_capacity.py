@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.special import softmax, xlogy
 
-from msmult.metrics import capacity, rashomon_capacity
-from msmult.metrics.capacity import binary_capacity
+from msmult.metrics import (
+    capacity,
+    rashomon_capacity,
+)
+from msmult.metrics.binary import binary_capacity
+from msmult.metrics.nested_capacity import NestedCapacity
 
 
 def h2(x: float) -> float:
@@ -169,16 +175,136 @@ def test_iteration_cap_warns_with_the_gap(monkeypatch):
     assert (rc >= 1).all()
 
 
-def test_rejects_bad_scores():
-    with pytest.raises(ValueError):
-        rashomon_capacity(np.ones((3, 4)))
-    with pytest.raises(ValueError):
-        rashomon_capacity(-np.ones((2, 3, 3)))
-
-
 def test_the_callers_scores_are_left_unchanged():
     # one row, float64, three classes: the rescaling used to write into the caller's array
     s = np.array([[[1.0, 2.0, 3.0]], [[3.0, 2.0, 1.0]]])
     before = s.copy()
     rashomon_capacity(s)
     np.testing.assert_array_equal(s, before)
+
+
+def test_binary_capacity_computes_float32_inputs_in_float64():
+    rng = np.random.default_rng(0)
+    a, b = np.sort(rng.random((2, 50)), axis=0).astype(np.float32)
+    expected = binary_capacity(a.astype(float), b.astype(float))
+    np.testing.assert_allclose(binary_capacity(a, b), expected, rtol=1e-13, atol=1e-15)
+
+
+def test_binary_capacity_of_adjacent_floats_is_below_the_chi_square_bound():
+    # rows one ulp apart: C <= max over q in [a, b] of chi^2 / ln 2 <= d^2 / (a (1 - b) ln 2), far
+    # below 1e-30 here; an unclipped optimum weight (rounding puts q* outside [a, b]) gives ~1e14
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0.01, 0.99, 500)
+    b = np.nextafter(a, 1.0)
+    bits = binary_capacity(a, b)
+    bound = (b - a) ** 2 / (a * (1 - b) * np.log(2.0))
+    assert (bits >= 0).all()
+    assert (bits <= bound).all()
+
+
+def test_binary_capacity_of_degenerate_channels_is_zero_without_warnings():
+    # a == b (0/0 in the slope); a subnormal b over a == 0 (weight 0 on an infinite divergence);
+    # adjacent floats near 1e-303, whose entropies round equal: slope 0, q* = 1/2 and the weight
+    # (q* - a) / (b - a) overflows to inf before it is clipped to 1
+    a = np.array([0.3, 0.0, 1.0, 0.0, 1.3867360337261217e-303])
+    b = np.array([0.3, 0.0, 1.0, 5e-324, 1.3867360337261218e-303])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bits = binary_capacity(a, b)
+    assert bits.tolist() == [0.0] * 5
+
+
+def test_nested_capacity_needs_a_positive_tolerance():
+    with pytest.raises(ValueError, match="tol"):
+        NestedCapacity(np.ones((2, 3, 3)) / 3, tol=0.0)
+
+
+def test_nested_rows_of_identical_models_give_exactly_one_beside_other_rows():
+    # rows 0-7: every model gives the row's same vector (the solver alone returns 1 + 2e-16 on
+    # some); row 8: the models differ. Rows 0-7 are exactly 1
+    rng = np.random.default_rng(0)
+    same = np.repeat(rng.dirichlet(np.ones(5), size=(1, 8)), 6, axis=0)
+    scores = np.concatenate([same, rng.dirichlet(np.ones(5), size=(6, 1))], axis=1)
+    nested = NestedCapacity(scores)
+    for k in (2, 3, 6):
+        rc = nested.at(k)
+        assert rc[:8].tolist() == [1.0] * 8 and rc[8] > 1.1
+
+
+def test_nested_capacity_renormalises_unnormalised_scores():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(1, 5, 4)) + rng.normal(size=(20, 5, 4))
+    scores = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    nested = NestedCapacity(3.0 * scores)
+    for k in (3, 20):
+        np.testing.assert_allclose(nested.at(k), rashomon_capacity(scores[:k]), rtol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (0, 2, 3), (2, 2, 0)])
+def test_rejects_scores_without_models_rows_and_classes(shape):
+    with pytest.raises(ValueError, match=r"scores must be \(models, rows, classes\)"):
+        rashomon_capacity(np.ones(shape))
+
+
+def test_rejects_a_zero_tolerance():
+    with pytest.raises(ValueError, match="tol must be positive"):
+        rashomon_capacity(np.ones((2, 1, 3)), tol=0.0)
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [[0.5, 0.7, -0.2], [0.0, 0.0, 0.0], [np.inf, 1.0, 1.0], [np.nan, 1.0, 1.0]],
+    ids=["negative", "zero-sum", "inf", "nan"],
+)
+def test_rejects_negative_zero_sum_and_non_finite_vectors(vector):
+    scores = np.full((2, 2, 3), 1.0)
+    scores[1, 1] = vector
+    message = "^scores must be finite, non-negative, with a positive sum per vector$"
+    with pytest.raises(ValueError, match=message):
+        rashomon_capacity(scores)
+
+
+def test_no_rows_give_an_empty_result():
+    rc = rashomon_capacity(np.ones((2, 0, 3)))
+    assert rc.shape == (0,) and rc.dtype == float
+
+
+def test_integer_and_float32_scores_are_solved_in_float64():
+    rng = np.random.default_rng(2)
+    counts = rng.integers(1, 9, size=(5, 6, 4))  # e.g. vote counts: renormalised in float64
+    np.testing.assert_array_equal(rashomon_capacity(counts), rashomon_capacity(counts / 1.0))
+    low = rng.dirichlet(np.ones(4), size=(5, 6)).astype(np.float32)
+    np.testing.assert_array_equal(rashomon_capacity(low), rashomon_capacity(low.astype(float)))
+
+
+def test_unnormalised_binary_scores_are_renormalised():
+    rng = np.random.default_rng(3)
+    p1 = rng.uniform(size=(4, 10))
+    scores = np.stack([1 - p1, p1], axis=-1)
+    scale = rng.uniform(0.5, 5.0, size=(4, 10, 1))
+    np.testing.assert_allclose(
+        rashomon_capacity(scale * scores), rashomon_capacity(scores), rtol=1e-12
+    )
+
+
+def test_one_model_or_one_class_gives_one():
+    rng = np.random.default_rng(5)
+    assert rashomon_capacity(rng.dirichlet(np.ones(4), size=(1, 3))).tolist() == [1.0] * 3
+    assert rashomon_capacity(rng.uniform(1, 2, size=(3, 2, 1))).tolist() == [1.0] * 2
+
+
+def test_values_are_clipped_to_one_and_c_exactly():
+    # models equal up to rounding: the solver's lower bound is -3e-16 bits; five one-hot
+    # vertices: log2 5 + 4e-16 bits
+    v = np.arange(1.0, 5.0) / 10
+    near = np.stack([v, np.nextafter(v, 2), v, v * (1 + 1e-16)])[:, None, :]
+    assert rashomon_capacity(near).tolist() == [1.0]
+    assert rashomon_capacity(np.eye(5)[:, None, :]).tolist() == [5.0]
+
+
+def test_rows_of_identical_models_give_exactly_one_beside_other_rows():
+    rng = np.random.default_rng(0)
+    same = np.repeat(rng.dirichlet(np.ones(5), size=(1, 8)), 6, axis=0)
+    scores = np.concatenate([same, rng.dirichlet(np.ones(5), size=(6, 1))], axis=1)
+    rc = rashomon_capacity(scores)
+    assert rc[:8].tolist() == [1.0] * 8 and rc[8] > 1.1

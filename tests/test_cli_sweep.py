@@ -1,12 +1,19 @@
-"""Hydra's own flags and a resumable multirun through the real CLI."""
+"""Hydra's own flags and a resumed sweep, through the real ``msmult`` command."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
 
 import pytest
-from conftest import FAST, run_cli
+from helpers import run_cli, small
+
+import msmult
+from msmult.report.outputs import MARKER
 
 pytestmark = pytest.mark.e2e
 
 
-def test_help_lists_commands_and_config_groups(tmp_path):
+def test_help_lists_commands_config_groups_and_the_one_version(tmp_path):
     top = run_cli("--help", cwd=tmp_path)
     assert top.returncode == 0 and all(c in top.stdout for c in ("run", "serve", "tables", "plots"))
     groups = run_cli("run", "--help", cwd=tmp_path)
@@ -16,32 +23,24 @@ def test_help_lists_commands_and_config_groups(tmp_path):
         "victim: cnn, gbdt, logreg, mlp, remote, text",
     ):
         assert line in groups.stdout
-    job = run_cli("run", "--cfg", "job", "dataset=german", cwd=tmp_path)
-    assert (
-        job.returncode == 0 and "budget: 300" in job.stdout and "GermanCreditDataset" in job.stdout
-    )
+    assert run_cli("--version", cwd=tmp_path).stdout == f"msmult {version('msmult')}\n"
+    assert msmult.__version__ == version("msmult")  # pyproject.toml's, the one place it is written
     wrong = run_cli("tabels", cwd=tmp_path)
     assert wrong.returncode == 2 and "unknown command 'tabels'" in wrong.stderr
 
 
 def test_rerunning_a_sweep_skips_finished_jobs_and_redoes_killed_ones(tmp_path):
     sweep = tmp_path / "sweep"
-    args = (
-        "run",
-        "-m",
-        "dataset=german",
-        "budget=100,200",
-        "victim.epochs=2",
-        *FAST,
-        f"hydra.sweep.dir={sweep}",
-    )
+    jobs = ("dataset=german", "budget=100,200", "fidelity_holdout_mode=split")
+    args = ("run", "-m", *jobs, *small(), f"hydra.sweep.dir={sweep}")
     first = run_cli(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     jobs = sorted(p.parent for p in sweep.glob("*/report.json"))
     assert len(jobs) == 2 and "skipped 0 job(s)" in first.stdout + first.stderr
+    assert first.stdout.strip().splitlines()[-1] == f"sweep outputs: {sweep}"
     # a job killed after writing its report but before its marker is not complete
-    (jobs[0] / ".msmult-complete.json").unlink()
+    (jobs[0] / MARKER).unlink()
     again = run_cli(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "skipped 1 job(s)" in again.stdout + again.stderr
-    assert (jobs[0] / ".msmult-complete.json").is_file()
+    assert (jobs[0] / MARKER).is_file()

@@ -1,14 +1,28 @@
 """Comparing explorers: stacking their explorations, and the comparison table of a tiny
 synthetic exploration whose numbers are checked by hand."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import Recorder, constant_task
+from omegaconf import OmegaConf
 
+import msmult.rashomon.compare as compare_module
 from msmult.analysis.comparison import compare_explorers, covered, equal_size_ambiguity
 from msmult.errors import MsmultError
+from msmult.fileio import shipped_folder
 from msmult.rashomon import Exploration, ExplorationTask
 from msmult.rashomon.compare import CompareExplorer, stack
+from msmult.rashomon.dropout import DropoutExplorer
+from msmult.rashomon.refit import (
+    BootstrapExplorer,
+    RetrainExplorer,
+    refit_seeds,
+)
+
+RASHOMON_CONF = shipped_folder("conf") / "rashomon"
 
 
 def part(kind, losses, value):
@@ -133,3 +147,87 @@ def test_seconds_and_tried_fidelity_count_candidates_outside_the_set():
     assert (retrain["models"], retrain["members"]) == (3, 1)
     assert retrain["seconds_per_candidate"] == pytest.approx(3.0)
     assert (retrain["fidelity_tried_min"], retrain["fidelity_tried_max"]) == (0.75, 1.0)
+
+
+def test_compare_defaults_equal_the_shipped_config():
+    shipped = OmegaConf.load(RASHOMON_CONF / "compare.yaml")
+    built = CompareExplorer(rates=[0.1], draws_per_rate=1)
+    assert list(built.explorers) == list(shipped.explorers) == ["dropout", "retrain", "bootstrap"]
+    dropout, retrain, bootstrap = built.explorers.values()
+    assert type(dropout) is DropoutExplorer and dropout.seed == 0
+    assert type(retrain) is RetrainExplorer and type(bootstrap) is BootstrapExplorer
+    assert (retrain.n_models, retrain.seed) == (shipped.retrain_models, 0)
+    assert (bootstrap.n_models, bootstrap.seed) == (shipped.bootstrap_models, 0)
+
+
+def test_compare_passes_its_settings_to_each_explorer():
+    built = CompareExplorer(
+        ["bootstrap", "dropout", "retrain", "bootstrap"],
+        retrain_models=3,
+        bootstrap_models=4,
+        seed=5,
+        rates=[0.2],
+        draws_per_rate=3,
+    )
+    assert list(built.explorers) == ["bootstrap", "dropout", "retrain"]  # once each, in order
+    dropout = built.explorers["dropout"]
+    assert (dropout.seed, dropout.rates, dropout.draws_per_rate) == (5, [0.2], 3)
+    assert (built.explorers["retrain"].n_models, built.explorers["retrain"].seed) == (3, 5)
+    assert (built.explorers["bootstrap"].n_models, built.explorers["bootstrap"].seed) == (4, 5)
+    assert list(CompareExplorer(["retrain"]).explorers) == ["retrain"]
+
+
+def scored_part(kind, losses, value, scored=None):
+    m = len(losses)
+    keep = m if scored is None else int(np.sum(scored))
+    scores = np.full((keep, 2, 2), 0.5, np.float32)
+    scores[1:, :, 1] = value
+    return Exploration(
+        pd.DataFrame({"kind": ["base"] + [kind] * (m - 1)}),
+        np.array(losses),
+        {"test": scores},
+        0.1,
+        scored=scored,
+    )
+
+
+def test_stack_keeps_a_fresh_index_the_grid_and_the_scored_mask():
+    task = constant_task(Recorder, epsilon=0.1, grid=(0.0, 0.2))
+    joined = stack(
+        [
+            ("dropout", scored_part("bernoulli", [1.0, 1.05, 1.3], 0.6), 0.5),
+            (
+                "retrain",
+                scored_part("retrain", [1.0, 1.02, 9.0], 0.7, np.array([True, True, False])),
+                2.0,
+            ),
+        ],
+        task,
+    )
+    assert joined.candidates.index.tolist() == [0, 1, 2, 3, 4]
+    assert joined.candidates["explorer"].tolist() == [
+        "base",
+        "dropout",
+        "dropout",
+        "retrain",
+        "retrain",
+    ]
+    assert joined.epsilon_grid == (0.0, 0.2)
+    assert joined.scored.tolist() == [True, True, True, True, False]
+    np.testing.assert_allclose(joined.scores["test"][:, 0, 1], [0.5, 0.6, 0.6, 0.7])
+
+
+def test_compare_explore_stacks_the_refits_with_seconds_per_candidate(monkeypatch):
+    clock = iter([100.0, 106.0, 200.0, 212.0])
+    monkeypatch.setattr(compare_module, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    task = constant_task(Recorder)
+    explored = CompareExplorer(
+        ["retrain", "bootstrap"], retrain_models=3, bootstrap_models=4, seed=7
+    ).explore(task)
+    table = explored.candidates
+    assert table["explorer"].tolist() == ["base", "retrain", "retrain"] + ["bootstrap"] * 3
+    assert table["kind"].tolist() == ["base", "retrain", "retrain"] + ["bootstrap"] * 3
+    assert table["seconds"].tolist() == [2.0, 2.0, 2.0, 3.0, 3.0, 3.0]  # 6 s / 3, 12 s / 4
+    assert table["model_seed"].tolist() == [7, *refit_seeds(7, 0, 2), *refit_seeds(7, 1, 3)]
+    assert explored.scores["test"].shape == (6, 3, 2)
+    assert explored.losses[0] == explored.losses[1] == explored.losses[2]  # same rows, same p

@@ -1,6 +1,7 @@
 """Cross-fitted fidelity holdout: the base surrogate sees every answer, membership losses stay
 out-of-sample (each row's loss comes from a fold model that never saw it)."""
 
+import logging
 import math
 import re
 
@@ -12,9 +13,10 @@ from msmult.attacks import Theft, TransferSet
 from msmult.errors import MsmultError
 from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
+from msmult.rashomon import ExplorationTask
 from msmult.rashomon.crossfit import FidelityHoldout, out_of_fold_loss
 from msmult.rashomon.dropout import DropoutExplorer
-from msmult.rashomon.exploration import ExplorationTask, fidelity_loss
+from msmult.rashomon.exploration import fidelity_loss
 
 
 class Memoriser:
@@ -194,15 +196,24 @@ def test_dropout_progress_counts_every_fold_once(one_thread, monkeypatch):
     assert bars == [{"total": (2 + 2) * 4, "advanced": (2 + 2) * 4}]
 
 
-@pytest.mark.e2e
+class Nameless:
+    pass
+
+
 @pytest.mark.parametrize(
-    ("override", "named"),
+    ("explorer", "readers", "blockers"),
     [
-        ("fidelity_holdout_mode=halves", "fidelity_holdout_mode='halves'"),
-        ("fidelity_folds=1", "fidelity_folds=1"),
+        (Unaware(), {}, "explorer unaware"),
+        (Nameless(), {"calibration": True, "other": False}, "calibration, explorer Nameless"),
+        (DropoutExplorer([0.1], 1), {"calibration": True}, "calibration"),
     ],
 )
-def test_bad_holdout_settings_stop_the_cli_before_any_work(msmult_run, override, named):
-    process, run_dir = msmult_run(override)
-    assert process.returncode != 0 and named in process.stderr
-    assert "Traceback" not in process.stderr and not (run_dir / "report.json").exists()
+def test_crossfit_falls_back_to_split_with_one_warning_naming_why(
+    caplog, explorer, readers, blockers
+):
+    with caplog.at_level(logging.WARNING, logger="msmult"):
+        plan = FidelityHoldout("crossfit", 4).for_run(explorer, **readers)
+    assert (plan.mode, plan.folds) == ("split", 4)
+    assert caplog.messages == [
+        f"fidelity_holdout_mode=split for this run: {blockers} read(s) no cross-fitting folds"
+    ]

@@ -1,21 +1,29 @@
 """Dropout exploration: fixed masks, batched evaluation, and the Rashomon member filter."""
 
 import re
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import Recorder, constant_task, record_bars
+from omegaconf import OmegaConf
 from torch import nn
 
 from msmult.errors import MsmultError
+from msmult.fileio import shipped_folder
 from msmult.models.layers import MaskSite
 from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
+from msmult.rashomon import Exploration, ExplorationTask
+from msmult.rashomon.crossfit import HoldoutFold
 from msmult.rashomon.dropout import DropoutExplorer, draw_mask
-from msmult.rashomon.exploration import Exploration, ExplorationTask
+from msmult.rashomon.exploration import fidelity_loss, within_reach
 from msmult.rashomon.masked_forward import MaskedForward
+
+RASHOMON_CONF = shipped_folder("conf") / "rashomon"
 
 
 def exploration(losses, epsilon):
@@ -128,3 +136,143 @@ def test_exploration_is_reproducible_and_row_zero_is_the_base_model():
     # a fixed mask answers the same for a row whether it comes alone or in a batch
     alone = explorer.explore(task(x[:50], targets[:50], {"test": x[50:51]}, surrogate))
     np.testing.assert_allclose(alone.scores["test"][:, 0], first.scores["test"][:, 0], atol=1e-6)
+
+
+def dropout(**changes):
+    return DropoutExplorer(**{"rates": [0.1], "draws_per_rate": 1, **changes})
+
+
+def test_dropout_defaults_equal_the_shipped_config():
+    shipped = OmegaConf.load(RASHOMON_CONF / "dropout.yaml")
+    built = DropoutExplorer(list(shipped.rates), shipped.draws_per_rate)
+    assert built.kinds == list(shipped.kinds) == ["bernoulli", "gaussian"]
+    assert (built.models_per_pass, built.batch_rows, built.threads, built.seed) == (
+        shipped.models_per_pass,
+        shipped.batch_rows,
+        shipped.threads,
+        0,
+    )
+    assert built.pass_rows == 8192 // 32
+    assert built.rates == list(shipped.rates) and built.draws_per_rate == 10
+
+
+def test_dropout_boundary_values_and_rows_per_pass():
+    built = dropout(
+        rates=[0.0, 0.999], kinds=["gaussian"], models_per_pass=1, batch_rows=1, seed=0, threads=1
+    )
+    assert (built.rates, built.kinds, built.draws_per_rate) == ([0.0, 0.999], ["gaussian"], 1)
+    assert (built.models_per_pass, built.batch_rows, built.threads, built.pass_rows) == (1, 1, 1, 1)
+    assert dropout(batch_rows=10, models_per_pass=4).pass_rows == 2  # 10 // 4
+    assert dropout(batch_rows=3, models_per_pass=4).pass_rows == 1  # never 0 rows
+
+
+def test_dropout_candidates_table_seeds_each_mask_from_kind_rate_and_draw():
+    table = dropout(rates=[0.1, 0.2], draws_per_rate=2, seed=3).candidates()
+
+    def seed(*key):
+        return int(np.random.SeedSequence([3, *key]).generate_state(1)[0])
+
+    expected = [{"kind": "base", "rate": 0.0, "draw": 0, "mask_seed": -1}] + [
+        {"kind": kind, "rate": rate, "draw": draw, "mask_seed": seed(k, r, draw)}
+        for k, kind in enumerate(["bernoulli", "gaussian"])
+        for r, rate in enumerate([0.1, 0.2])
+        for draw in range(2)
+    ]
+    assert table.to_dict("records") == expected
+
+
+def test_dropout_explore_scores_only_what_some_epsilon_reaches_and_restores_threads(monkeypatch):
+    import torch
+
+    import msmult.rashomon.dropout as dropout_module
+    from msmult.models.mlp import MLP
+    from msmult.models.torch_classifier import TorchClassifier
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    torch.manual_seed(0)
+    surrogate = TorchClassifier(
+        partial(MLP, hidden=(8,)), n_classes=2, epochs=10, batch_size=32
+    ).fit(x, y)
+    threads = []
+    real_set = torch.set_num_threads
+    opened = record_bars(monkeypatch, dropout_module)
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (threads.append(n), real_set(n)))
+    real_set(1)
+    from msmult.rashomon.masked_forward import MaskedForward
+
+    passes, real_proba_from = [], MaskedForward.proba_from
+
+    def spy(self, masks, prefix, rows=256, out=None):
+        passes.append(rows)
+        return real_proba_from(self, masks, prefix, rows, out=out)
+
+    monkeypatch.setattr(MaskedForward, "proba_from", spy)
+    task = ExplorationTask(
+        surrogate,
+        None,
+        x[:40],
+        np.eye(2)[y[:40]],
+        x[40:],
+        np.eye(2)[y[40:]],
+        {"test": x[50:], "extra": x[:3]},
+        0.0,
+        (0.0, 0.001),
+    )
+    explorer = DropoutExplorer([0.0, 0.5], 3, kinds=["bernoulli"], models_per_pass=2, threads=2)
+    explored = explorer.explore(task)
+    assert threads == [2, 1] and torch.get_num_threads() == 1
+    reach = within_reach(explored.losses, 0.001)
+    assert reach[:4].all() and not reach.all()  # rate 0 copies the base; some rate 0.5 is out
+    assert explored.scored.tolist() == reach.tolist()
+    assert explored.scores["test"].shape == (int(reach.sum()), 10, 2)
+    assert explored.scores["extra"].shape == (int(reach.sum()), 3, 2)
+    np.testing.assert_allclose(
+        explored.scores["test"][0], surrogate.predict_proba(x[50:]), atol=1e-6
+    )
+    assert explored.epsilon_grid == (0.0, 0.001) and explored.epsilon == 0.0
+    assert explored.candidates.equals(explorer.candidates())
+    assert int((~reach).sum()) == 2  # progress: 2 sets x 2 unscored candidates skipped at once
+    assert explored.scores["test"].dtype == np.float32
+    assert passes and set(passes) == {explorer.pass_rows} == {8192 // 2}  # rows per pass bounded
+    # candidate 4 (bernoulli, rate 0.5, draw 0) by hand: its fixed mask on the hidden units
+    linears = [m for m in surrogate.module_.net if isinstance(m, torch.nn.Linear)]
+    mask = draw_mask(
+        "bernoulli", 0.5, 8, np.random.default_rng(explored.candidates["mask_seed"][4])
+    )
+    with torch.no_grad():
+        hidden = torch.relu(linears[0](torch.as_tensor(x[40:]))) * torch.as_tensor(mask)
+        proba = torch.softmax(linears[1](hidden), dim=-1).numpy()
+    assert explored.losses[4] == pytest.approx(fidelity_loss(proba, np.eye(2)[y[40:]]), rel=1e-5)
+    # cross-fitted: unequal folds scored by the same model give the row-weighted full-holdout loss
+    folds = tuple(
+        HoldoutFold(surrogate, x[a:b], np.eye(2)[y[a:b]]) for a, b in ((40, 43), (43, 60))
+    )
+    crossfit = explorer.explore(replace(task, folds=folds))
+    np.testing.assert_allclose(crossfit.losses, explored.losses, rtol=1e-5)
+    # the plain run's bar (the cross-fitted run's bar advances once per fold: see the notes)
+    assert opened[0] == {
+        "description": "exploring Rashomon set (dropout)",
+        "total": 3 * 7,
+        "advanced": 3 * 7,
+    }
+
+
+def test_dropout_refuses_a_surrogate_without_torch_by_name():
+    message = (
+        r"needs a torch surrogate \(surrogate=mlp, cnn, text: .*\); the surrogate is a Recorder"
+    )
+    with pytest.raises(MsmultError, match=message):
+        dropout().explore(constant_task(Recorder))
+
+
+def test_draw_mask_values_by_kind():
+    bernoulli = draw_mask("bernoulli", 0.3, 6, np.random.default_rng(5))
+    expected = (np.random.default_rng(5).random(6) >= 0.3).astype(np.float32) / 0.7
+    assert bernoulli.dtype == np.float32
+    np.testing.assert_array_equal(bernoulli, expected)
+    gaussian = draw_mask("gaussian", 0.2, 6, np.random.default_rng(5))
+    expected = (1.0 + 0.2 * np.random.default_rng(5).standard_normal(6)).astype(np.float32)
+    assert gaussian.dtype == np.float32 and len(set(gaussian.tolist())) == 6
+    np.testing.assert_array_equal(gaussian, expected)

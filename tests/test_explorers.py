@@ -6,52 +6,32 @@ On the balanced holdout a constant p costs -(ln p + ln(1 - p)) / 2 nats: 0.7254 
 
 import numpy as np
 import pytest
+from helpers import FIT_P, HOLDOUT_P, Recorder, constant_task, record_bars, two_class
+from omegaconf import OmegaConf
 
+import msmult.rashomon.refit as refit_module
 from msmult.errors import MsmultError
+from msmult.fileio import shipped_folder
 from msmult.rashomon import ExplorationTask, fidelity_loss
 from msmult.rashomon.calibration import calibrate_epsilon, check_calibration, with_epsilon
 from msmult.rashomon.exploration import explorer_settings
-from msmult.rashomon.refit import BootstrapExplorer, RetrainExplorer, refit_seeds
+from msmult.rashomon.refit import (
+    BootstrapExplorer,
+    RetrainExplorer,
+    fit_refits,
+    refit_exploration,
+    refit_seeds,
+)
 
 
-class Constant:
+class Constant(Recorder):
     """P(class 1) = mean of the fitted targets' class-1 share + 0.3 * (seed % 3), at most 0.95."""
 
-    def __init__(self, seed):
-        self.seed = seed
-
-    def fit(self, x, targets):
-        self.p = min(0.95, targets[:, 1].mean() + 0.3 * (self.seed % 3))
-        return self
-
-    def predict_proba(self, x):
-        return np.tile([1 - self.p, self.p], (len(x), 1))
-
-
-FIT_P = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0])  # class-1 share 3/8
-HOLDOUT_P = np.array([0.0, 1.0, 0.0, 1.0])  # class-1 share 1/2
-
-
-def two_class(p):
-    return np.stack([1 - p, p], axis=1)
+    offset = 0.3
 
 
 def task(epsilon=0.02, base_seed=0):
-    x = np.arange(8.0)[:, None]
-    targets = two_class(FIT_P)
-    base = Constant(base_seed).fit(x, targets)
-    return ExplorationTask(
-        base,
-        Constant,
-        x,
-        targets,
-        np.zeros((4, 1)),
-        two_class(HOLDOUT_P),
-        {"test": np.zeros((3, 1))},
-        epsilon,
-        (),
-        seed=7,
-    )
+    return constant_task(Constant, epsilon, base_seed=base_seed)
 
 
 def loss_of(p):
@@ -139,3 +119,71 @@ def test_auto_is_accepted_only_where_calibration_resolves_it():
     assert check_calibration(0.02, 1) == 0  # ignored for a number
     settings, epsilon, _ = explorer_settings({"epsilon": "auto", "calibration_models": 5, "n": 2})
     assert (settings, epsilon) == ({"n": 2}, "auto")
+
+
+RASHOMON_CONF = shipped_folder("conf") / "rashomon"
+
+
+@pytest.fixture
+def bars(monkeypatch):
+    return record_bars(monkeypatch, refit_module)
+
+
+def test_refit_explorer_defaults_equal_the_shipped_configs():
+    for choice, explorer in (("retrain", RetrainExplorer), ("bootstrap", BootstrapExplorer)):
+        shipped = OmegaConf.load(RASHOMON_CONF / f"{choice}.yaml")
+        built = explorer()
+        assert (built.n_models, built.seed) == (shipped.n_models, 0)
+
+
+def test_the_boundary_values_are_accepted():
+    assert (RetrainExplorer(2, 0).n_models, RetrainExplorer(2, 0).seed) == (2, 0)
+    assert check_calibration("auto", 2) == 2
+    assert check_calibration(0.02, 1) == 0
+
+
+def test_fit_refits_fits_on_the_fit_rows_or_on_resamples_of_them(bars):
+    task = constant_task(Recorder)
+    models, table = fit_refits(task, 3, 7, False, "retrain")  # default stream 0
+    assert table["model_seed"].tolist() == refit_seeds(7, 0, 3)
+    assert table["distinct_rows"].tolist() == [8, 8, 8]
+    assert [m.seed for m in models] == refit_seeds(7, 0, 3)
+    assert len(Recorder.fitted) == 3
+    for x in Recorder.fitted:
+        np.testing.assert_array_equal(x, task.fit_x)
+    Recorder.fitted.clear()
+    models, table = fit_refits(task, 2, 7, True, "bootstrap", stream=1)
+    for seed, x, model in zip(refit_seeds(7, 1, 2), Recorder.fitted, models):
+        rows = np.random.default_rng(seed).integers(0, 8, 8)
+        np.testing.assert_array_equal(x, task.fit_x[rows])
+        assert model.p == pytest.approx(FIT_P[rows].mean())
+    assert bars == [
+        {"description": "refitting surrogates (retrain)", "total": 3, "advanced": 3},
+        {"description": "refitting surrogates (bootstrap)", "total": 2, "advanced": 2},
+    ]
+
+
+def test_refit_exploration_rows_scores_and_grid():
+    task = constant_task(Recorder, grid=(0.0, 0.05))
+    models, table = fit_refits(task, 2, 7, False, "retrain")
+    exploration = refit_exploration(task, models, table)
+    assert exploration.candidates.index.tolist() == [0, 1, 2]
+    assert exploration.candidates.loc[0].to_dict() == {
+        "kind": "base",
+        "model_seed": 7,
+        "distinct_rows": 8,
+    }
+    assert exploration.scores["test"].dtype == np.float32
+    assert exploration.epsilon_grid == (0.0, 0.05)
+    assert exploration.epsilon == 0.02
+
+
+def test_calibration_labels_its_refits_and_says_how(bars):
+    _, how = calibrate_epsilon(constant_task(Recorder, epsilon=0.0), 3)
+    assert bars == [
+        {"description": "refitting surrogates (epsilon calibration)", "total": 3, "advanced": 3}
+    ]
+    assert how["how"] == (
+        "largest excess fidelity loss over the base surrogate of 3 surrogates "
+        "refitted on bootstrap resamples of the fit rows"
+    )

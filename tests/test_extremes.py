@@ -8,15 +8,22 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pytest
-from test_awp import one_thread  # noqa: F401  (autouse: one torch thread, as msmult runs)
+from helpers import assert_not_allowed
+from omegaconf import OmegaConf
 
 from msmult.data.splits import Splits
 from msmult.errors import MsmultError
+from msmult.fileio import shipped_folder
 from msmult.metrics import fairness_gaps
 from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
 from msmult.rashomon import ExplorationTask, fidelity_loss
-from msmult.rashomon.extremes import ExtremeSearch, extremal_report, per_explorer
+from msmult.rashomon.extremes import (
+    OUTSIDE_REASON,
+    ExtremeSearch,
+    extremal_report,
+    per_explorer,
+)
 
 
 def rows(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -79,46 +86,60 @@ def test_no_member_is_found_without_tolerance(synthetic):
     assert not any(f["found"] for f in found)
 
 
-def test_the_report_names_a_sampled_member_outside_the_attainable_range():
-    found = [
-        {
-            "gap": g,
-            "direction": "min",
-            "multiplier": 0.0,
-            "found": True,
-            "loss": 0.1,
-            "demographic_parity_difference": 0.05,
-            "equalized_odds_difference": 0.04,
-            "equal_opportunity_difference": 0.03,
-        }
-        for g in ("demographic_parity_difference",)
-    ]
-    table = pd.DataFrame(
-        {
-            "model": ["m0000", "m0001", "m0002"],
-            "in_set": [True, True, False],
-            "demographic_parity_difference": [0.10, 0.20, 0.90],
-            "equalized_odds_difference": [0.06, 0.05, 0.9],
-            "equal_opportunity_difference": [0.04, 0.035, 0.9],
-        }
+def test_defaults_equal_the_shipped_config():
+    shipped = OmegaConf.load(shipped_folder("conf") / "config.yaml")
+    conf = shipped.extremes_search
+    built = ExtremeSearch()
+    assert built.enabled is False
+    assert (
+        built.enabled,
+        built.steps,
+        built.lr,
+        built.multipliers,
+        built.pool_rows,
+        built.seed,
+    ) == (
+        shipped.extremes,
+        conf.steps,
+        conf.lr,
+        list(conf.multipliers),
+        conf.pool_rows,
+        shipped.seed,
     )
-    victim = {
-        "demographic_parity_difference": 0.12,
-        "equalized_odds_difference": 0.05,
-        "equal_opportunity_difference": 0.04,
-    }
-    gaps = extremal_report(found, victim, {"dropout": table})["gaps"]
-    dp = gaps["demographic_parity_difference"]
-    # attainable: base 0.10 and the found 0.05; the member at 0.20 lies above, m0002 is no member
-    assert dp["attainable"] == {"min": 0.05, "max": 0.10}
-    assert dp["sampled"]["dropout"] == {"min": 0.10, "max": 0.20}
-    assert [(o["model"], o["value"]) for o in dp["outside"]] == [("m0001", 0.20)]
-    assert gaps["equal_opportunity_difference"]["outside"] == []  # 0.035 within 0.03 .. 0.04
+    assert (built.steps, built.lr, built.multipliers, built.pool_rows, built.seed) == (
+        100,
+        1e-3,
+        [0.0, 1.0, 10.0],
+        5000,
+        0,
+    )
 
 
-@pytest.mark.parametrize("groups", [None, np.array([""] * 4), np.array(["a", "a", "", "a"])])
-def test_extremes_refuse_a_pool_without_two_known_groups(groups):
-    splits = Splits(
+def test_the_smallest_allowed_values_are_kept():
+    built = ExtremeSearch(True, steps=1, lr=0.5, multipliers=(0, 2), pool_rows=1, seed=0)
+    assert (
+        built.enabled,
+        built.steps,
+        built.lr,
+        built.multipliers,
+        built.pool_rows,
+        built.seed,
+    ) == (True, 1, 0.5, [0.0, 2.0], 1, 0)
+    assert ExtremeSearch(seed=7).seed == 7
+
+
+DP, EODDS, EOPP = (
+    "demographic_parity_difference",
+    "equalized_odds_difference",
+    "equal_opportunity_difference",
+)
+
+
+POOL_LABELS = np.zeros(4, int)
+
+
+def pool_splits(groups, y_pool=POOL_LABELS) -> Splits:
+    return Splits(
         "nogroups",
         np.zeros((4, 1)),
         np.zeros(4, int),
@@ -128,32 +149,137 @@ def test_extremes_refuse_a_pool_without_two_known_groups(groups):
         np.array(["a", "b"] * 2),
         ("0", "1"),
         "g",
-        y_pool=np.zeros(4, int),
+        y_pool=y_pool,
         group_pool=groups,
     )
-    with pytest.raises(MsmultError, match="extremes=True is not allowed: dataset nogroups"):
+
+
+def test_a_pool_with_labels_and_exactly_two_known_groups_passes():
+    assert ExtremeSearch(enabled=True).check(pool_splits(np.array(["a", "b", "", "a"]))) is None
+
+
+@pytest.mark.parametrize(
+    ("groups", "y_pool", "found"),
+    [
+        (None, np.zeros(4, int), 0),
+        (np.array(["a", "a", "", "a"]), np.zeros(4, int), 1),
+        (np.array(["a", "b", "a", "b"]), None, 2),
+    ],
+)
+def test_a_pool_without_labels_or_two_known_groups_is_refused(groups, y_pool, found):
+    splits = pool_splits(groups, y_pool)
+    with pytest.raises(MsmultError) as refused:
         ExtremeSearch(enabled=True).check(splits)
+    message = str(refused.value)
+    assert assert_not_allowed(message, "extremes", "True") == "false"
+    assert (
+        f"labels or fewer than two known sensitive groups for its attacker pool ({found} found)"
+        in message
+    )
     ExtremeSearch(enabled=False).check(splits)  # off: nothing to check
 
 
-def test_extremes_must_be_a_boolean():
-    with pytest.raises(MsmultError, match="extremes='yes' is not allowed"):
-        ExtremeSearch(enabled="yes")
+# row 0: the shared base; dropout only in row 1 (right after the base); retrain's m0003 is no member
+TABLE = pd.DataFrame(
+    {
+        "model": ["m0000", "m0001", "m0002", "m0003", "m0004"],
+        "explorer": ["base", "dropout", "retrain", "retrain", "retrain"],
+        "in_set": [True, True, True, False, True],
+        DP: [0.30, 0.05, 0.90, 0.99, 0.35],
+        EODDS: [0.20, 0.20, 0.20, 0.99, 0.20],
+        EOPP: [0.10, 0.08 - 1e-12, 0.12 + 1e-12, 0.99, 0.08],
+    }
+)
 
 
-def test_a_compare_table_gives_one_sampled_range_per_explorer():
-    table = pd.DataFrame(
-        {
-            "model": ["m0000", "m0001", "m0002", "m0003"],
-            "explorer": ["base", "dropout", "dropout", "retrain"],
-            "in_set": [True, True, True, True],
-            "demographic_parity_difference": [0.10, 0.05, 0.20, 0.12],
-            "equalized_odds_difference": [0.05] * 4,
-            "equal_opportunity_difference": [0.04] * 4,
-        }
-    )
-    victim = dict.fromkeys(table.columns[3:], 0.1)
-    dp = extremal_report([], victim, per_explorer(table, "compare"))["gaps"]
-    ranges = dp["demographic_parity_difference"]["sampled"]
-    # every explorer's set holds the base surrogate (0.10)
-    assert ranges == {"dropout": {"min": 0.05, "max": 0.20}, "retrain": {"min": 0.10, "max": 0.12}}
+FOUND = [
+    {
+        "gap": DP,
+        "direction": "min",
+        "multiplier": 0.0,
+        "found": True,
+        "loss": 0.4,
+        DP: 0.20,
+        EODDS: 0.15,
+        EOPP: 0.12,
+    },
+    {"gap": DP, "direction": "max", "multiplier": 0.0, "found": False},
+    {
+        "gap": EOPP,
+        "direction": "max",
+        "multiplier": 1.0,
+        "found": True,
+        "loss": 0.41,
+        DP: 0.40,
+        EODDS: 0.25,
+        EOPP: 0.08,
+    },
+]
+
+
+VICTIM = {DP: 0.5, EODDS: 0.22, EOPP: 0.11}
+
+
+def test_per_explorer_splits_a_compare_table_with_the_base_first():
+    sampled = per_explorer(TABLE, "compare")
+    assert list(sampled) == ["dropout", "retrain"]
+    assert sampled["dropout"]["model"].tolist() == ["m0000", "m0001"]
+    assert sampled["retrain"]["model"].tolist() == ["m0000", "m0002", "m0003", "m0004"]
+    plain = TABLE.drop(columns="explorer")
+    assert list(per_explorer(plain, "dropout")) == ["dropout"]
+    assert per_explorer(plain, "dropout")["dropout"] is plain
+
+
+def test_the_report_from_a_hand_made_input():
+    report = extremal_report(FOUND, VICTIM, per_explorer(TABLE, "compare"))
+    outside = lambda explorer, model, value: {
+        "explorer": explorer,
+        "model": model,
+        "value": value,
+        "reason": OUTSIDE_REASON,
+    }
+    assert report == {
+        "gaps": {
+            # attainable: the base 0.30 and the found 0.20, 0.40; 0.05 below, 0.90 above
+            DP: {
+                "victim": 0.5,
+                "attainable": {"min": 0.20, "max": 0.40},
+                "sampled": {
+                    "dropout": {"min": 0.05, "max": 0.30},
+                    "retrain": {"min": 0.30, "max": 0.90},
+                },
+                "outside": [outside("dropout", "m0001", 0.05), outside("retrain", "m0002", 0.90)],
+            },
+            EODDS: {
+                "victim": 0.22,
+                "attainable": {"min": 0.15, "max": 0.25},
+                "sampled": {
+                    "dropout": {"min": 0.20, "max": 0.20},
+                    "retrain": {"min": 0.20, "max": 0.20},
+                },
+                "outside": [],
+            },
+            # 0.08 - 1e-12, 0.08 and 0.12 + 1e-12 lie within the 1e-12 float tolerance of 0.08..0.12
+            EOPP: {
+                "victim": 0.11,
+                "attainable": {"min": 0.08, "max": 0.12},
+                "sampled": {
+                    "dropout": {"min": 0.08 - 1e-12, "max": 0.10},
+                    "retrain": {"min": 0.08, "max": 0.12 + 1e-12},
+                },
+                "outside": [],
+            },
+        },
+        "models_found": 2,
+        "paths": 3,
+        "runs": FOUND,
+    }
+
+
+def test_a_member_just_beyond_the_float_tolerance_is_outside():
+    table = TABLE.assign(**{EOPP: [0.10, 0.08 - 1e-9, 0.12 + 1e-9, 0.99, 0.08]})
+    eopp = extremal_report(FOUND, VICTIM, per_explorer(table, "compare"))["gaps"][EOPP]
+    assert [(o["explorer"], o["model"]) for o in eopp["outside"]] == [
+        ("dropout", "m0001"),
+        ("retrain", "m0002"),
+    ]

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from msmult.metrics import fairness_gaps, fairness_gaps_many, group_rates
+from msmult.metrics import (
+    fairness_gaps,
+    fairness_gaps_many,
+    group_rates,
+)
 
 # Group a (rows 0-3): selection 2/4; positives rows 0, 1 -> TPR 1/2; negatives rows 2, 3 -> FPR 1/2.
 # Group b (rows 4-7): selection 3/4; positive row 4 -> TPR 1; negatives rows 5-7 -> FPR 2/3.
@@ -64,3 +70,55 @@ def test_many_equals_fairlearn_per_model(seed):
 def test_no_known_group_is_an_error():
     with pytest.raises(ValueError):
         fairness_gaps_many(Y_TRUE, Y_PRED[None], np.array([""] * 10))
+
+
+# every row known. Group a (rows 0-3): selection 2/4, TPR 1/2, FPR 1/2; group b (rows 4-6) has no
+# negatives: selection 2/3, TPR 2/3, FPR 0 by convention; group c (rows 7-8) has exactly one
+# negative: selection 1/2, TPR 0, FPR 1/1. The second model flips every decision.
+Y_ALL_KNOWN = np.array([1, 1, 0, 0, 1, 1, 1, 1, 0])
+
+
+PRED_ALL_KNOWN = np.array([1, 0, 1, 0, 1, 1, 0, 0, 1])
+
+
+GROUP_ALL_KNOWN = np.array(["a"] * 4 + ["b"] * 3 + ["c"] * 2)
+
+
+def test_group_rates_by_hand_with_every_row_known():
+    for _ in range(3):
+        # freed non-zero memory of the rates' size: an uninitialised FPR of a group without
+        # negatives (instead of its 0) would show it
+        scratch = np.full((2, 3), 7.0)
+        del scratch
+        rates = group_rates(
+            Y_ALL_KNOWN, np.stack([PRED_ALL_KNOWN, 1 - PRED_ALL_KNOWN]), GROUP_ALL_KNOWN
+        )
+        assert rates.groups.tolist() == ["a", "b", "c"]
+        assert rates.size.tolist() == [4, 3, 2] and rates.size.dtype.kind == "i"
+        np.testing.assert_allclose(
+            rates.selection_rate, [[1 / 2, 2 / 3, 1 / 2], [1 / 2, 1 / 3, 1 / 2]]
+        )
+        np.testing.assert_allclose(rates.true_positive_rate, [[1 / 2, 2 / 3, 0], [1 / 2, 1 / 3, 1]])
+        np.testing.assert_array_equal(rates.false_positive_rate, [[1 / 2, 0, 1], [1 / 2, 0, 0]])
+
+
+def test_fairness_gaps_many_defaults_to_positive_class_one_like_fairness_gaps():
+    many = fairness_gaps_many(Y_ALL_KNOWN, PRED_ALL_KNOWN[None], GROUP_ALL_KNOWN)
+    one = fairness_gaps(Y_ALL_KNOWN, PRED_ALL_KNOWN, GROUP_ALL_KNOWN)
+    # demographic parity 2/3 - 1/2; TPR gap 2/3 - 0; FPR gap 1 - 0 is the worse of the two
+    expected = {
+        "demographic_parity_difference": 1 / 6,
+        "equalized_odds_difference": 1.0,
+        "equal_opportunity_difference": 2 / 3,
+    }
+    assert one == pytest.approx(expected, abs=1e-15)
+    assert {k: float(v[0]) for k, v in many.items()} == pytest.approx(expected, abs=1e-15)
+
+
+def test_group_rates_refuses_decisions_of_the_wrong_shape_and_rows_without_groups():
+    for decisions in (np.zeros((2, 8), int), np.zeros(9, int)):
+        message = f"decisions must be (models, 9), got {decisions.shape}"
+        with pytest.raises(ValueError, match=re.escape(message)):
+            group_rates(Y_ALL_KNOWN, decisions, GROUP_ALL_KNOWN)
+    with pytest.raises(ValueError, match="^no row has a known sensitive value$"):
+        fairness_gaps(Y_ALL_KNOWN, PRED_ALL_KNOWN, np.array([""] * 9))

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
 from msmult.metrics import (
     ambiguity,
+    decisions_of,
     discrepancy,
     epsilon_curve,
     pairwise_disagreement,
     rashomon_capacity,
     rashomon_set,
+    registry,
     score_variance,
     self_consistency,
     viable_prediction_range,
     vote_entropy,
 )
+from msmult.metrics.nested import NestedSets
+from msmult.metrics.registry import SetMetric
 
 # 3 models x 4 rows; against REFERENCE, model 0 never flips, model 1 flips row 2, model 2 row 0
 DECISIONS = np.array([[0, 1, 1, 0], [0, 1, 0, 0], [1, 1, 1, 0]])
@@ -151,3 +156,169 @@ def test_epsilon_curve():
 def test_epsilon_curve_needs_the_base_model():
     with pytest.raises(ValueError, match="base"):
         epsilon_curve([0.4, 0.5], 0.3, [0.0], DECISIONS[:2, :2], SCORES[:2], LABELS, LABELS, LABELS)
+
+
+def test_decisions_of_equals_argmax_with_ties_going_to_the_first_class():
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 3, size=(4, 50, 4)).astype(np.float32)  # many exact ties
+    np.testing.assert_array_equal(decisions_of(scores), scores.argmax(axis=2))
+    assert decisions_of(np.array([[[0.5, 0.5]]])).tolist() == [[0]]
+
+
+def test_shape_and_class_errors_say_what_was_expected_and_what_came():
+    with pytest.raises(ValueError, match=re.escape("reference must be (rows,) = (4,), got (3,)")):
+        ambiguity(DECISIONS, np.array([0, 1, 1]))
+    scores, labels = np.full((3, 2, 2), 0.5), np.array([1])
+    message = "scores must be (models, rows, classes) and labels (rows,), got (3, 2, 2), (1,)"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        viable_prediction_range(scores, labels)
+    with pytest.raises(ValueError, match=re.escape("decisions must be class ids in [0, 1)")):
+        vote_entropy(DECISIONS, 1)
+
+
+@pytest.mark.parametrize("shape", [(0, 4), (4,)])
+def test_decisions_without_models_or_not_two_dimensional_are_refused_by_shape(shape):
+    message = f"decisions must be (models, rows) with models >= 1, got {shape}"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ambiguity(np.zeros(shape, int), np.zeros(4, int))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        pairwise_disagreement(np.zeros(shape, int))
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_decisions_of_equals_argmax_for_two_and_three_classes_as_uint8(classes):
+    rng = np.random.default_rng(classes)
+    scores = rng.integers(0, 3, size=(3, 40, classes)).astype(float)  # many exact ties
+    decisions = decisions_of(scores)
+    np.testing.assert_array_equal(decisions, scores.argmax(axis=2))
+    assert decisions.dtype == np.uint8
+
+
+@pytest.mark.parametrize(("classes", "dtype"), [(256, np.uint8), (257, np.uint16)])
+def test_decisions_of_uses_uint8_up_to_256_classes_and_keeps_the_last_class_id(classes, dtype):
+    scores = np.zeros((2, 1, classes))
+    scores[0, 0, -1] = scores[1, 0, classes // 2] = 1.0
+    decisions = decisions_of(scores)
+    assert decisions.dtype == dtype
+    assert decisions.tolist() == [[classes - 1], [classes // 2]]
+
+
+def test_rashomon_set_compares_float32_losses_in_float64_and_names_a_negative_epsilon():
+    # the float32 just above 0.5 is 0.50000006 > 0.5 + 4e-8 (in float32 the bound would round up
+    # to it and let the model in)
+    losses = np.array([0.5, np.nextafter(np.float32(0.5), np.float32(1))], dtype=np.float32)
+    assert rashomon_set(losses, 0.5, 4e-8).tolist() == [True, False]
+    with pytest.raises(ValueError, match=re.escape("epsilon must be >= 0, got -0.01")):
+        rashomon_set(losses, 0.5, -0.01)
+
+
+def curve_inputs(m=5, n=12, c=3, seed=0):
+    rng = np.random.default_rng(seed)
+    scores = rng.dirichlet(np.ones(c) * 0.5, size=(m, n))
+    decisions = scores.argmax(-1)
+    return scores, decisions, rng.integers(0, c, n), rng.integers(0, c, n)
+
+
+def test_epsilon_curve_names_models_that_do_not_match_and_a_missing_base_model():
+    scores, decisions, victim, labels = curve_inputs()
+    message = "losses, decisions and scores must hold the same models"
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        epsilon_curve(np.zeros(4), 0.0, [0.0], decisions, scores, victim, victim, labels)
+    message = "^no candidate has loss <= base_loss: include the base model$"
+    with pytest.raises(ValueError, match=message):
+        epsilon_curve(np.ones(5), 0.5, [0.0], decisions, scores, victim, victim, labels)
+
+
+def test_epsilon_curve_compares_float32_losses_in_float64_as_the_rashomon_set_does():
+    # float32(0.3) is 0.30000001 > 0.3: no set holds a model, so the base-model check must refuse
+    # it (compared in float32 it would pass and the empty set fail later, obscurely)
+    scores, decisions, victim, labels = curve_inputs(m=2)
+    losses = np.array([0.3, 0.5], dtype=np.float32)
+    with pytest.raises(ValueError, match="include the base model"):
+        epsilon_curve(losses, 0.3, [0.0], decisions, scores, victim, victim, labels)
+
+
+def test_epsilon_curve_passes_its_tolerance_to_the_capacity_solver():
+    scores, decisions, victim, labels = curve_inputs()
+    with pytest.raises(ValueError, match="tol must be positive, got 0.0"):
+        epsilon_curve(np.zeros(5), 0.0, [0.0], decisions, scores, victim, victim, labels, tol=0.0)
+
+
+def test_epsilon_curve_orders_tied_losses_stably():
+    # members are the candidates sorted by (loss, index); score variance sums over models in
+    # that order, so another order of tied models changes its last bits
+    m, n = 40, 64
+    scores, decisions, victim, labels = curve_inputs(m=m, n=n, c=2, seed=3)
+    losses = np.random.default_rng(4).integers(0, 3, m) * 0.125
+    curve = epsilon_curve(losses, 0.0, [0.125, 0.25], decisions, scores, victim, victim, labels)
+    for row in curve:
+        members = sorted(np.flatnonzero(losses <= row["epsilon"]), key=lambda i: (losses[i], i))
+        assert row["set_size"] == len(members)
+        assert row["score_variance_mean"] == float(score_variance(scores[members], labels).mean())
+
+
+def test_a_metric_without_a_running_form_gets_its_members_view(monkeypatch):
+    views = []
+
+    def record(view):
+        views.append(view)
+        return float(len(view.decisions))
+
+    extra = SetMetric("set_size_again", "set size", "models", record)
+    # first, so no other metric's view exists yet when it is measured
+    monkeypatch.setattr(registry, "SET_METRICS", (extra, *registry.SET_METRICS))
+    scores, decisions, victim, labels = curve_inputs()
+    base = decisions[1]
+    losses = np.array([0.35, 0.30, 0.50, 0.31, 0.40])
+    capacities = {}
+    curve = epsilon_curve(
+        losses,
+        0.30,
+        [0.0, 0.06],
+        decisions,
+        scores,
+        victim,
+        base,
+        labels,
+        tol=1e-7,
+        capacities=capacities,
+    )
+    assert [row["set_size_again"] for row in curve] == [1.0, 3.0]
+    for view, members, eps in zip(views, ([1], [1, 3, 0]), (0.0, 0.06), strict=True):
+        np.testing.assert_array_equal(view.scores, scores[members])
+        np.testing.assert_array_equal(view.decisions, decisions[members])
+        assert view.victim is victim and view.base is base and view.labels is labels
+        assert view.tol == 1e-7
+        np.testing.assert_array_equal(view.known_capacity, capacities[eps])
+
+
+def test_nested_sets_default_tolerance_is_tight():
+    scores, decisions, victim, labels = curve_inputs(m=6, n=40)
+    nested = NestedSets(scores, decisions, np.arange(6), victim, victim, labels)
+    nested.grow(6)
+    np.testing.assert_allclose(nested.capacity.at(6), rashomon_capacity(scores), rtol=1e-8)
+
+
+def test_nested_sets_count_votes_for_class_ids_beyond_the_score_columns():
+    # decisions are not required to be the scores' argmax: two models both voting class 3 of
+    # two-class scores agree (pairwise disagreement 0, as computed from scratch)
+    scores = np.full((2, 2, 2), 0.5)
+    decisions = np.array([[3, 0], [3, 1]])
+    nested = NestedSets(scores, decisions, np.arange(2), decisions[0], decisions[0], [0, 1])
+    nested.grow(2)
+    np.testing.assert_array_equal(nested.pairwise_disagreement(), [0.0, 1.0])
+    np.testing.assert_array_equal(pairwise_disagreement(decisions), [0.0, 1.0])
+
+
+def test_epsilon_curve_never_returns_an_empty_curve_for_a_one_shot_iterator():
+    # the sizes consume the iterator: zip(strict=True) refuses the mismatch rather than silently
+    # returning no rows (a curve with one row per epsilon would be fine too)
+    scores, decisions, victim, labels = curve_inputs()
+    epsilons = [0.0, 0.5]
+    try:
+        curve = epsilon_curve(
+            np.zeros(5), 0.0, iter(epsilons), decisions, scores, victim, victim, labels
+        )
+    except ValueError:
+        return
+    assert [row["epsilon"] for row in curve] == epsilons

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from msmult.fileio import write_text
+from msmult.sweep import check_writable
 
 WRITER = """
 import sys, time
@@ -70,3 +71,31 @@ def test_a_write_killed_midway_leaves_the_old_file_or_nothing(tmp_path, existed)
         assert target.read_text() == "OLD"
     else:
         assert not target.exists()
+
+
+def unwritable_folders(tmp_path: Path) -> dict[str, Path]:
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    folders = {"proc": Path("/proc/msmult-cannot-be-here"), "under_a_file": a_file / "run"}
+    if os.geteuid() != 0:  # root writes into read-only folders
+        read_only = tmp_path / "read_only"
+        read_only.mkdir(mode=0o555)
+        folders["read_only"] = read_only / "run"
+    return folders
+
+
+@pytest.mark.parametrize("kind", ["proc", "under_a_file", "read_only"])
+def test_an_unwritable_output_folder_stops_with_a_message_naming_it(tmp_path, kind):
+    folder = unwritable_folders(tmp_path).get(kind)
+    if folder is None:
+        pytest.skip("running as root: a read-only folder is writable")
+    with pytest.raises(SystemExit) as stopped:
+        check_writable(folder, "hydra.run.dir")
+    message = str(stopped.value.code)
+    assert message.startswith(f"The output folder {folder} cannot be created or written (")
+    assert message.endswith("Choose a writable folder with hydra.run.dir=PATH.")
+
+
+def test_a_writable_output_folder_is_created_and_left_empty(tmp_path):
+    check_writable(tmp_path / "new" / "run", "hydra.run.dir")
+    assert list((tmp_path / "new" / "run").iterdir()) == []

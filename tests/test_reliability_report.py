@@ -1,5 +1,5 @@
 """The epsilon-curve figure: one panel per metric family, and no legend over any plotted line
-(issue 10: "one line hides another under the legend")."""
+(one line must never hide another under the legend)."""
 
 import pytest
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, run_cli
+from helpers import ROOT, run_in_process
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -238,15 +238,16 @@ def test_a_folder_without_finished_runs_is_one_message_and_exit_1(tmp_path: Path
     "block", sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
 )
 def test_every_study_job_composes_with_a_budget_its_attack_accepts(block: str):
-    """Compose each job of a study block (seeds aside: they change neither budget nor pool) and
-    check its budget against the attacker pool of its dataset, as the attack does at run time."""
+    """Compose each job of a study block (seeds and API settings aside: they change neither budget
+    nor pool) and check its budget against the attacker pool of its dataset, as the attack does
+    at run time."""
     pools: dict[str, int] = {}
     with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
         params = compose(
             "config", [f"experiment={block}"], return_hydra_config=True
         ).hydra.sweeper.params
         sweeps = OverridesParser.create().parse_overrides(
-            [f"{k}={v}" for k, v in params.items() if k != "seed"]
+            [f"{k}={v}" for k, v in params.items() if k not in ("seed", "api")]
         )
         axes = [
             [f"{o.key_or_group}={value}" for value in o.sweep_string_iterator()] for o in sweeps
@@ -265,34 +266,20 @@ def test_every_study_job_composes_with_a_budget_its_attack_accepts(block: str):
 
 @pytest.mark.e2e
 def test_two_real_runs_then_tables(tmp_path: Path):
-    """Two tiny real runs on adult (seeds 0 and 1), then ``msmult tables`` over both."""
-    tiny = [
-        "dataset=adult",
-        "budget=200",
-        "rashomon.draws_per_rate=1",
-        "victim.epochs=1",
-        "surrogate.epochs=2",
-    ]
+    """Two tiny real runs on German credit (seeds 0 and 1), then ``msmult tables`` over both."""
     for seed in (0, 1):
-        run = run_cli(
-            "run",
-            *tiny,
-            f"seed={seed}",
-            f"hydra.run.dir={tmp_path / 'runs' / str(seed)}",
-            cwd=tmp_path,
-        )
-        assert run.returncode == 0, run.stderr[-2000:]
-    tables = run_cli("tables", str(tmp_path / "runs"), cwd=tmp_path)
-    assert tables.returncode == 0, tables.stderr[-2000:]
+        run_dir = tmp_path / "runs" / str(seed)
+        run_in_process(run_dir, "dataset=german", "fidelity_holdout_mode=split", f"seed={seed}")
+    main("tables", [str(tmp_path / "runs")])
     numbers = pd.read_csv(tmp_path / "runs" / "study" / "study_multiplicity.csv")
     assert numbers[["dataset.name", "attack.budget", "seeds"]].values.tolist() == [
-        ["adult", 200, 2]
+        ["german", 300, 2]
     ]
     reports = [json.loads((tmp_path / "runs" / s / "report.json").read_text()) for s in ("0", "1")]
     fidelity = [report["surrogate"]["fidelity"] for report in reports]
     assert numbers["surrogate.fidelity.mean"].iloc[0] == pytest.approx(np.mean(fidelity))
     assert numbers["surrogate.fidelity.std"].iloc[0] == pytest.approx(np.std(fidelity, ddof=1))
-    assert (tmp_path / "runs" / "study" / "capacity_cdf_adult.png").exists()
+    assert (tmp_path / "runs" / "study" / "capacity_cdf_german.png").exists()
     runs = collect([tmp_path / "runs"]).runs  # capacity rebuilt from predictions = reported
     rebuilt = capacities(runs).groupby("run_dir")["rashomon_capacity"].mean()
     expected = runs["multiplicity.rashomon_capacity_mean"]

@@ -156,7 +156,7 @@ def test_unreadable_csv(tmp_path):
         CsvDataset(path=str(path), target="y", sensitive="g").load(seed=0)
 
 
-# --- issue 10: sensitive column out of the inputs, groups, missing values, data hashes ---
+# --- sensitive column out of the inputs, groups, missing values, data hashes -----------
 
 
 def shuffled(column: pd.Series, seed: int = 1) -> np.ndarray:

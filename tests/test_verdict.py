@@ -2,11 +2,11 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from msmult.errors import MsmultError
-from msmult.metrics.verdict import Verdict, sentence, wilson_interval
+from msmult.metrics.verdict import Verdict, sentence, share, wilson_interval
 from msmult.study.tables import verdict_columns
 
 
@@ -76,11 +76,8 @@ def test_looser_tolerances_let_more_pass_and_no_explorer_column_means_one_set():
 
 
 @pytest.mark.parametrize("key", ["accuracy", "gap", "agreement"])
-@pytest.mark.parametrize("value", [-0.1, 1.5])
-def test_tolerances_outside_zero_one_are_refused_by_name(key, value):
-    with pytest.raises(MsmultError, match=rf"verdict.{key}={value} is not allowed"):
-        Verdict(**{key: value})
-    assert getattr(Verdict(**{key: 1.0}), key) == 1.0  # the bounds themselves are allowed
+def test_tolerances_of_zero_and_one_are_allowed(key):
+    assert [getattr(Verdict(**{key: bound}), key) for bound in (0.0, 1.0)] == [0.0, 1.0]
 
 
 def test_study_tables_carry_the_verdict_of_the_set_and_of_each_explorer():
@@ -96,3 +93,69 @@ def test_study_tables_carry_the_verdict_of_the_set_and_of_each_explorer():
     retrain_high = columns[("passes as the victim (retrain)", "95% CI high")]
     assert retrain_high == "verdict.explorers.retrain.high"
     assert verdict_columns(pd.DataFrame(columns=["seed"])) == {}  # reports from before the verdict
+
+
+Z2 = 1.959963984540054**2
+
+
+def test_wilson_interval_of_no_members_is_zero_to_one_and_of_all_passing_ends_at_one():
+    assert wilson_interval(0, 0) == (0.0, 1.0)  # not a division by zero
+    # k == n: centre - half = n / (n + z^2) and centre + half = 1 exactly (n = 1 is no special case)
+    assert wilson_interval(1, 1) == pytest.approx((1 / (1 + Z2), 1.0), abs=1e-12)
+    low, high = wilson_interval(16, 16)  # rounding gives centre + half = 1 + 2**-52 here
+    assert low == pytest.approx(16 / (16 + Z2), abs=1e-12)
+    assert high == 1.0
+
+
+def test_wilson_interval_stays_inside_zero_one_around_the_share():
+    for n in range(1, 60):
+        for k in range(n + 1):
+            low, high = wilson_interval(k, n)
+            assert 0.0 <= low and high <= 1.0, (k, n)  # clamped, also against rounding
+            assert low - 1e-15 <= k / n <= high + 1e-15, (k, n)
+
+
+def test_share_of_an_empty_set_is_zero_not_a_division_by_zero():
+    empty = np.zeros(0, bool)
+    expected = {"passed": 0, "members": 0, "share": 0.0, "low": 0.0, "high": 1.0}
+    assert share(empty, empty) == expected
+    assert share(np.array([False, False]), np.array([False, False])) == expected
+
+
+def test_differences_exactly_at_a_tolerance_pass_and_judge_reports_the_tolerances():
+    # binary fractions: every difference below is exactly 0.25 and the fidelity exactly 0.5
+    victim = {
+        "accuracy": 0.5,
+        "fairness": {
+            "demographic_parity_difference": 0.25,
+            "equalized_odds_difference": 0.25,
+            "equal_opportunity_difference": 0.25,
+        },
+    }
+    exact = {
+        "accuracy": 0.5,
+        "fidelity": 1.0,
+        "demographic_parity_difference": 0.25,
+        "equalized_odds_difference": 0.25,
+        "equal_opportunity_difference": 0.25,
+    }
+    rows = [
+        {**exact, "accuracy": 0.75},  # accuracy off by exactly the tolerance
+        {**exact, "fidelity": 0.5},  # agreement exactly at its minimum
+        {**exact, "demographic_parity_difference": 0.5},  # each gap off by exactly the tolerance
+        {**exact, "equalized_odds_difference": 0.0},
+        {**exact, "equal_opportunity_difference": 0.5},
+    ]
+    table = pd.DataFrame(rows).assign(in_set=True)
+    verdict = Verdict(accuracy=0.25, gap=0.25, agreement=0.5)
+    assert verdict.passes(table, victim).tolist() == [True] * 5
+    result = verdict.judge(table, victim)
+    assert result["tolerances"] == {"accuracy": 0.25, "gap": 0.25, "agreement": 0.5}
+    assert (result["passed"], result["members"], result["share"]) == (5, 5, 1.0)
+
+
+def test_sentence_in_full():
+    verdict = {"passed": 2, "members": 5, "share": 0.4, "low": 0.1176, "high": 0.7693}
+    assert sentence(verdict, "models") == (
+        "2 of 5 models (0.40, 95% CI 0.12-0.77) would pass as the victim on accuracy and fairness"
+    )

@@ -1,10 +1,13 @@
 """The victim cache: reuse on a hit, rebuild (never trust) a corrupt or mismatching entry."""
 
 import json
+import re
+import shlex
 from functools import partial
 
 import numpy as np
 import pytest
+from helpers import ROOT, run_in_process
 from omegaconf import OmegaConf
 
 from msmult.data.splits import Splits
@@ -101,7 +104,7 @@ def test_sklearn_victims_and_disabled_cache_are_retrained(tmp_path, splits):
 
 
 def test_changed_data_files_change_the_key_and_retrain(tmp_path, splits):
-    """Same config, same path, other bytes: the victim is retrained, never reused (issue 10)."""
+    """Same config, same path, other bytes: the victim is retrained, never reused."""
     from dataclasses import replace
 
     cfg = config(tmp_path)
@@ -121,3 +124,50 @@ def test_changed_data_files_change_the_key_and_retrain(tmp_path, splits):
         (tmp_path / "victims" / cache_key(cfg, new.data_sha256)[0] / "meta.json").read_text()
     )
     assert meta["data_sha256"] == {"/data/my.csv": "b" * 64}
+
+
+def write_csv(path, rows: int = 600, flip: bool = False) -> None:
+    """Two numeric features and a category; label = sign of a linear score (``flip`` swaps the
+    labels); one missing target, two missing features, one missing group."""
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.normal(size=rows), rng.normal(size=rows)
+    positive = (x1 + 0.5 * x2 > 0) != flip
+    lines = ["x1,x2,colour,group,label"]
+    for i in range(rows):
+        a = "" if i in (3, 4) else f"{x1[i]:.4f}"
+        group = "" if i == 5 else "ab"[i % 2]
+        label = "" if i == 6 else ("yes" if positive[i] else "no")
+        lines.append(f"{a},{x2[i]:.4f},{'rgb'[i % 3]},{group},{label}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def documented_csv_command(path) -> list[str]:
+    """The documented CSV example (README or docs), pointed at ``path``: its overrides."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    line = next(
+        line
+        for page in pages
+        for line in page.read_text().splitlines()
+        if line.startswith("msmult run dataset=csv")
+    )
+    assert re.search(r"\bbudget=\d+", line), "the CSV example must set a budget"
+    return [arg.replace("my.csv", str(path)) for arg in shlex.split(line)[2:]]
+
+
+@pytest.mark.e2e
+def test_csv_edited_in_place_retrains_the_victim(tmp_path, monkeypatch):
+    monkeypatch.setenv("MSMULT_CACHE_DIR", str(tmp_path / "cache"))  # counts hits and misses
+    data = tmp_path / "my.csv"
+    command = [*documented_csv_command(data), "victim.epochs=20"]
+    write_csv(data)
+    first = run_in_process(tmp_path / "first", *command)
+    assert first["victim"]["cache"] == "miss" and first["victim"]["accuracy"] > 0.75
+    missing = first["dataset"]["missing"]
+    assert missing["target_rows_dropped"] == 1
+    assert sum(missing["feature_values_imputed"].values()) == 2
+    assert sum(missing["sensitive_unknown_rows"].values()) == 1
+    write_csv(data, flip=True)  # same path, same config, opposite labels
+    flipped = run_in_process(tmp_path / "flipped", *command)
+    assert flipped["victim"]["cache"] == "miss"  # a stale hit would score about 1 - 0.85
+    assert flipped["victim"]["accuracy"] > 0.75
+    assert run_in_process(tmp_path / "again", *command)["victim"]["cache"] == "hit"

@@ -67,8 +67,9 @@ class ExplorationTask:
 
     def __post_init__(self) -> None:
         number("membership.epsilon", self.epsilon, 0, example="membership.epsilon=0.02")
-        if as_list("membership.epsilon_grid", self.epsilon_grid):
-            numbers("membership.epsilon_grid", self.epsilon_grid, 0)
+        example = "membership.epsilon_grid=[0,0.01]"
+        if as_list("membership.epsilon_grid", self.epsilon_grid, example):
+            numbers("membership.epsilon_grid", self.epsilon_grid, 0, example=example)
         object.__setattr__(self, "epsilon_grid", tuple(float(e) for e in self.epsilon_grid))
         if "test" not in self.eval_sets:
             raise ValueError("eval_sets must hold the test rows under 'test'")
