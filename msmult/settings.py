@@ -41,7 +41,8 @@ def build(node: Any, **kwargs: Any) -> Any:
             raise err.__cause__ from None
         target = node.get("_target_") if hasattr(node, "get") else node
         raise MsmultError(
-            f"Cannot build {target!r}: {err}. Check its `_target_` (an importable class; a "
+            f"Cannot build {target!r}: {' '.join(str(err).split())}. Check its `_target_` (an "
+            "importable class; a "
             "plugin's module must be importable from the folder msmult runs in) and arguments."
         ) from None
 

@@ -4,7 +4,7 @@ On msmult's own victim (same configs and victim cache as ``msmult run``), attack
 budget, per seed:
 - msmult: the configured attack through the prediction API and the base surrogate, exactly as
   ``msmult run`` builds them (``steal`` then ``FidelityHoldout.fit``: with the default
-  ``fidelity_holdout_mode=crossfit`` the base is fitted on every answer plus one model per fold);
+  ``holdout.mode=crossfit`` the base is fitted on every answer plus one model per fold);
 - ART 1.20.1: ``KnockoffNets(sampling_strategy="random", use_probability=True)`` querying the same
   victim through its own msmult ``PredictionAPI`` (same budget, counted the same way) and training
   the same architecture (msmult's MLP, ``hidden`` and weight decay from the surrogate config) in
@@ -26,22 +26,20 @@ import argparse
 import os
 import time
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from msmult.app import CONFIG_DIR
-from msmult.attacks import prepare, steal
+from msmult.attacks import steal
 from msmult.models.mlp import MLP
 from msmult.models.victim_cache import fit_victim
-from msmult.pipeline import build, make_surrogate
-from msmult.rashomon.crossfit import FidelityHoldout
-from msmult.rashomon.exploration import explorer_settings
+from msmult.pipeline import Stages
+from msmult.settings import Settings, build
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -67,7 +65,7 @@ def compose_config(args: argparse.Namespace, seed: int) -> DictConfig:
         f"dataset={args.dataset}",
         f"budget={args.budget}",
         f"seed={seed}",
-        f"cache_dir={cache}",
+        f"cache.dir={cache}",
         *args.overrides,
     ]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
@@ -80,19 +78,15 @@ def fidelity(proba: np.ndarray, victim_proba: np.ndarray) -> float:
 
 def msmult_side(cfg: DictConfig) -> dict[str, Any]:
     """Victim, API, attack and base surrogate through the functions ``msmult run`` calls."""
-    torch.set_num_threads(cfg.threads)
-    dataset, attack = build(cfg.dataset), build(cfg.attack)
-    explorer = build(explorer_settings(OmegaConf.to_container(cfg.rashomon, resolve=True))[0])
-    holdout_plan = FidelityHoldout(cfg.fidelity_holdout_mode, cfg.fidelity_folds)
-    splits = dataset.load(seed=cfg.seed)
-    new_surrogate = partial(make_surrogate, cfg.surrogate, splits.n_classes)
-    victim = build(cfg.victim, n_classes=splits.n_classes)
-    api = build(cfg.api, victim=victim)
-    prepare(attack, api.budget, splits.x_pool, splits.domain)
-    victim, _ = fit_victim(victim, splits, cfg)
+    settings = Settings.from_config(cfg)
+    torch.set_num_threads(settings.threads)
+    splits = settings.dataset.load(seed=settings.seed)
+    stages = Stages.for_data(settings, splits)
+    victim, _ = fit_victim(stages.victim, splits, cfg)
+    api = stages.api
     start = time.perf_counter()
-    theft = steal(attack, api, splits.x_pool, new_surrogate, cfg.fidelity_holdout, cfg.seed)
-    base = holdout_plan.for_run(explorer).fit(attack, theft, new_surrogate, cfg.seed)
+    theft = steal(settings.attack, api, splits.x_pool, *stages.thief(settings))
+    base = settings.holdout.fit(settings.attack, theft, stages.new_surrogate, settings.seed)
     seconds = time.perf_counter() - start
     victim_proba = victim.predict_proba(splits.x_test)
     return {

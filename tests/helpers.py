@@ -5,6 +5,7 @@ Test modules import this module (``from helpers import ...``), never each other 
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from msmult import pipeline
 from msmult.app import CONFIG_DIR
@@ -220,3 +221,51 @@ def record_bars(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[dict]:
 
     monkeypatch.setattr(module, "progress_bar", Bar)
     return opened
+
+
+def shipped(cls: type, *args: Any, **kwargs: Any) -> Any:
+    """``cls`` built with the values of its shipped config (the ``conf/`` entry whose
+    ``_target_`` names it, where its defaults live), ``args`` / ``kwargs`` replacing some."""
+    values = shipped_values(f"{cls.__module__}.{cls.__qualname__}")
+    bound = inspect.signature(cls).bind_partial(*args, **kwargs).arguments
+    for name, parameter in inspect.signature(cls).parameters.items():
+        if name in bound and parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            values.update(bound.pop(name))
+    return cls(**{**values, **bound})
+
+
+def shipped_values(target: str) -> dict:
+    """The keyword arguments the shipped config gives ``target`` (a class path)."""
+    for group, option, path in SHIPPED_NODES:
+        cfg = compose_config(f"{group}={option}", "cache.dir=unused")
+        node = OmegaConf.select(cfg, path)
+        if node is not None and node.get("_target_") == target:
+            values = OmegaConf.to_container(node, resolve=True)
+            values.pop("_target_")
+            return values
+    raise LookupError(f"no shipped config builds {target}")
+
+
+SHIPPED_NODES = [
+    ("rashomon", "dropout", "rashomon"),
+    ("rashomon", "retrain", "rashomon"),
+    ("rashomon", "bootstrap", "rashomon"),
+    ("rashomon", "compare", "rashomon"),
+    ("rashomon", "awp", "rashomon"),
+    ("extremes", "search", "extremes"),
+    *(
+        ("attack", name, "attack")
+        for name in (
+            "knockoff",
+            "random",
+            "active",
+            "jacobian",
+            "knockoff_adaptive",
+            "equation_solving",
+        )
+    ),
+    *(
+        ("api", name, "api.defences.0")
+        for name in ("rounded", "gaussian_noise", "reverse_sigmoid", "mad")
+    ),
+]

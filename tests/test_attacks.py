@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import shipped
 
 from msmult.attacks.knockoff import KnockoffAttack
 from msmult.attacks.random_synthetic import RandomSyntheticAttack
@@ -26,7 +27,7 @@ def NO_SURROGATE(seed: int):  # noqa: N802  the random attacks never train a sur
 
 def test_knockoff_queries_distinct_pool_rows_and_spends_the_budget():
     api = PredictionAPI(SumVictim(), budget=8)
-    transfer = KnockoffAttack(seed=1).run(api, POOL, NO_SURROGATE)
+    transfer = shipped(KnockoffAttack, seed=1).run(api, POOL, NO_SURROGATE)
     rows = {tuple(r) for r in transfer.x}
     assert len(rows) == 8 and rows <= {tuple(r) for r in POOL}
     assert transfer.queries_used == api.queries_used == 8
@@ -34,18 +35,26 @@ def test_knockoff_queries_distinct_pool_rows_and_spends_the_budget():
 
 
 def test_knockoff_is_seeded():
-    first = KnockoffAttack(seed=3).run(PredictionAPI(SumVictim(), budget=5), POOL, NO_SURROGATE).x
-    again = KnockoffAttack(seed=3).run(PredictionAPI(SumVictim(), budget=5), POOL, NO_SURROGATE).x
+    first = (
+        shipped(KnockoffAttack, seed=3)
+        .run(PredictionAPI(SumVictim(), budget=5), POOL, NO_SURROGATE)
+        .x
+    )
+    again = (
+        shipped(KnockoffAttack, seed=3)
+        .run(PredictionAPI(SumVictim(), budget=5), POOL, NO_SURROGATE)
+        .x
+    )
     np.testing.assert_array_equal(first, again)
 
 
 def test_knockoff_refuses_a_budget_beyond_the_pool():
     with pytest.raises(MsmultError, match="larger than the attacker pool"):
-        KnockoffAttack().check(21, len(POOL))
+        shipped(KnockoffAttack).check(21, len(POOL))
 
 
 def test_random_rows_draw_each_feature_from_its_pool_marginal():
-    transfer = RandomSyntheticAttack(seed=0).run(
+    transfer = shipped(RandomSyntheticAttack, seed=0).run(
         PredictionAPI(SumVictim(), budget=50), POOL, NO_SURROGATE
     )
     assert transfer.x.shape == (50, 2)
@@ -55,7 +64,9 @@ def test_random_rows_draw_each_feature_from_its_pool_marginal():
 
 
 def test_transfer_split_is_disjoint_and_seeded():
-    transfer = KnockoffAttack(seed=0).run(PredictionAPI(SumVictim(), budget=10), POOL, NO_SURROGATE)
+    transfer = shipped(KnockoffAttack, seed=0).run(
+        PredictionAPI(SumVictim(), budget=10), POOL, NO_SURROGATE
+    )
     fit, held = transfer.split(0.2, seed=5)
     assert len(fit.x) == 8 and len(held.x) == 2
     assert not {tuple(r) for r in fit.x} & {tuple(r) for r in held.x}

@@ -5,6 +5,7 @@ from functools import partial
 
 import numpy as np
 import pytest
+from helpers import shipped
 
 from msmult.attacks import prepare, steal
 from msmult.attacks.active import ActiveThiefAttack, entropy, k_center, round_sizes
@@ -57,7 +58,9 @@ def tabular_pool(n: int = 300, seed: int = 0) -> np.ndarray:
 
 
 ATTACKS = {
-    "knockoff_adaptive": lambda: AdaptiveKnockoffAttack(n_clusters=5, rounds=3, step_rows=2),
+    "knockoff_adaptive": lambda: shipped(
+        AdaptiveKnockoffAttack, n_clusters=5, rounds=3, step_rows=2
+    ),
     "jacobian": lambda: JacobianAttack(seed_rows=10),
     "active kcenter": lambda: ActiveThiefAttack("kcenter", rounds=3),
     "active entropy": lambda: ActiveThiefAttack("entropy", rounds=2, seed_share=0.3),
@@ -86,7 +89,7 @@ def test_pool_attacks_never_query_a_row_twice(name):
 
 
 def test_jacobian_rows_stay_valid_inputs():
-    attack, pool = JacobianAttack(seed_rows=10, **{"lambda": 0.7}), tabular_pool()
+    attack, pool = shipped(JacobianAttack, seed_rows=10, **{"lambda": 0.7}), tabular_pool()
     attack.use_domain(DOMAIN)
     api = PredictionAPI(LogisticVictim(), 200)
     transfer = attack.run(api, pool, surrogate_factory())
@@ -107,15 +110,15 @@ def test_project_clips_numbers_and_snaps_one_hot_blocks_to_their_largest_entry()
 
 def test_jacobian_refuses_text_and_a_step_of_zero():
     with pytest.raises(MsmultError, match="token-id"):
-        JacobianAttack().use_domain(InputDomain("tokens"))
+        shipped(JacobianAttack).use_domain(InputDomain("tokens"))
     with pytest.raises(MsmultError, match=r"attack.lambda=0 is not allowed"):
-        JacobianAttack(**{"lambda": 0})
+        shipped(JacobianAttack, **{"lambda": 0})
 
 
 def test_equation_solving_recovers_a_logistic_victim_exactly():
     api = PredictionAPI(LogisticVictim(), 100)
     pool = np.zeros((50, 5), dtype=np.float64)  # only its shape is used
-    transfer = EquationSolvingAttack(verify_rows=3).run(api, pool, surrogate_factory([]))
+    transfer = shipped(EquationSolvingAttack, verify_rows=3).run(api, pool, surrogate_factory([]))
     assert api.queries_used == len(transfer.x) == 5 + 1 + 3
     layer = transfer.surrogate.module_.net[-1]
     recovered = (layer.weight[1] - layer.weight[0]).detach().numpy()
@@ -145,17 +148,17 @@ def test_solve_logistic_on_three_hand_rows():
 def test_equation_solving_refuses_a_victim_that_is_not_logistic_and_a_label_api():
     pool = np.zeros((50, 5))
     with pytest.raises(MsmultError, match="victim=logreg"):
-        EquationSolvingAttack().run(
+        shipped(EquationSolvingAttack).run(
             PredictionAPI(LogisticVictim(square=True), 100), pool, surrogate_factory([])
         )
     with pytest.raises(MsmultError, match="mode=label"):
-        EquationSolvingAttack().run(
+        shipped(EquationSolvingAttack).run(
             PredictionAPI(LogisticVictim(), 100, mode="label"), pool, surrogate_factory([])
         )
 
 
 def test_bandit_rewards_and_policy_stay_finite_under_extreme_inputs():
-    attack = AdaptiveKnockoffAttack(reward="all")
+    attack = shipped(AdaptiveKnockoffAttack, reward="all")
     bandit = GradientBandit(3, lr=1e3)
     certain, wrong = np.array([[1.0, 0.0]] * 4), np.array([[0.0, 1.0]] * 4)
     for step in range(2000):  # certain answers, a surrogate sure of the wrong class, then not
@@ -189,10 +192,10 @@ def test_round_sizes_add_up():
 
 def test_bad_attack_settings_are_refused():
     with pytest.raises(MsmultError, match="attack.n_clusters=50 is not allowed"):
-        AdaptiveKnockoffAttack(n_clusters=50).check(10, pool_rows=40)
+        shipped(AdaptiveKnockoffAttack, n_clusters=50).check(10, pool_rows=40)
     with pytest.raises(MsmultError, match="attack.reward='gold' is not allowed"):
-        AdaptiveKnockoffAttack(reward="gold")
+        shipped(AdaptiveKnockoffAttack, reward="gold")
     with pytest.raises(MsmultError, match="attack.rounds=0 is not allowed"):
-        ActiveThiefAttack(rounds=0)
+        shipped(ActiveThiefAttack, rounds=0)
     with pytest.raises(MsmultError, match="budget=100 is not allowed"):
-        JacobianAttack(seed_rows=150).check(100, pool_rows=1000)
+        shipped(JacobianAttack, seed_rows=150).check(100, pool_rows=1000)

@@ -6,7 +6,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
+from helpers import shipped
 
 from msmult.fileio import shipped_folder
 from msmult.models.mlp import MLP
@@ -38,7 +38,7 @@ EPSILONS = (0.0, 0.01, 0.2, 2.0)
 @pytest.fixture(scope="module")
 def explored():
     task = line_task(0.2, EPSILONS)
-    return task, AwpExplorer(rows=2, steps=300, lr=1e-3).explore(task)
+    return task, shipped(AwpExplorer, rows=2, steps=300, lr=1e-3).explore(task)
 
 
 def test_awp_holds_the_base_only_and_a_per_row_reach(explored):
@@ -67,19 +67,9 @@ def test_awp_reaches_a_flip_of_the_far_row_only_with_a_loose_tolerance(explored)
     assert [p["flip_share"] for p in summary["epsilon_curve"]] == [0.0, 0.5, 0.5, 1.0]
 
 
-def test_defaults_equal_the_shipped_awp_config():
-    shipped = OmegaConf.load(CONF / "rashomon" / "awp.yaml")
-    top = OmegaConf.load(CONF / "config.yaml")
-    built = AwpExplorer()
-    keys = ["rows", "steps", "lr", "momentum", "target_score", "rows_per_pass"]
-    assert {key: getattr(built, key) for key in keys} == {key: shipped[key] for key in keys}
-    assert built.seed == top.seed == 0
-    assert AwpExplorer(seed=3).seed == 3
-
-
 def test_the_boundary_values_are_accepted():
-    built = AwpExplorer(
-        rows=1, steps=1, lr=1e-9, momentum=0, target_score=1, rows_per_pass=1, seed=0
+    built = shipped(
+        AwpExplorer, rows=1, steps=1, lr=1e-9, momentum=0, target_score=1, rows_per_pass=1, seed=0
     )
     assert (
         built.rows,
@@ -93,5 +83,5 @@ def test_the_boundary_values_are_accepted():
 
 
 def test_every_test_row_may_be_sampled():
-    AwpExplorer(rows=1).check(1)
-    AwpExplorer(rows=250).check(250)
+    shipped(AwpExplorer, rows=1).check(1)
+    shipped(AwpExplorer, rows=250).check(250)

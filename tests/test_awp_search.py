@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import shipped
 from torch import nn
 
 from msmult.errors import MsmultError
@@ -96,7 +97,7 @@ def test_a_surrogate_without_torch_weights_is_refused():
     with pytest.raises(
         MsmultError, match=r"needs a torch surrogate .*; the surrogate is a Uniform"
     ):
-        AwpExplorer(rows=2).explore(task)
+        shipped(AwpExplorer, rows=2).explore(task)
 
 
 # --- the weight search ----------------------------------------------------------------------
@@ -108,7 +109,7 @@ def test_the_holdout_loss_is_the_mean_cross_entropy_against_the_answers():
     surrogate = hand_set(weights=np.array([[0.0, 0.0], [math.log(3), 0.0]]))
     holdout = np.array([[1.0, 0.0], [0.0, 1.0], [100.0, 0.0]], np.float32)
     targets = np.array([[0.5, 0.5], [1.0, 0.0], [1.0, 0.0]])
-    search = search_on(surrogate, AwpExplorer(), [0.0], holdout, targets)
+    search = search_on(surrogate, shipped(AwpExplorer), [0.0], holdout, targets)
     loss = search._loss(search.params)
     expected = (0.5 * math.log(16 / 3) + math.log(2) - math.log(1e-12)) / 3
     assert loss.item() == pytest.approx(expected, rel=1e-5)
@@ -119,7 +120,7 @@ def test_the_holdout_loss_is_the_mean_cross_entropy_against_the_answers():
 
 
 def test_the_search_works_in_float32():
-    search = search_on(hand_set(), AwpExplorer(), [0.0, 0.01])
+    search = search_on(hand_set(), shipped(AwpExplorer), [0.0, 0.01])
     assert search.holdout.dtype == search.targets.dtype == search.epsilons.dtype == torch.float32
     assert search._loss(search.params).dtype == torch.float32
 
@@ -129,7 +130,7 @@ def test_pushing_a_class_stops_at_the_first_step_reaching_the_target(k):
     # lr 0.25, momentum 0, row (1, 0): the class-k logit after t steps is 0.25 t (exact);
     # sigmoid(z) >= 0.75 iff z >= ln 3 = 1.0986: step 5 (z = 1.25) is the first.
     # One epsilon, 0: the holdout loss never moves, so a loss equal to the base's is within.
-    settings = AwpExplorer(steps=50, lr=0.25, momentum=0.0, target_score=0.75)
+    settings = shipped(AwpExplorer, steps=50, lr=0.25, momentum=0.0, target_score=0.75)
     reached, steps = search_on(hand_set(), settings, [0.0]).push(np.array([[1.0, 0.0]]), k)
     assert steps.tolist() == [5] and steps.dtype == np.int64
     assert reached.shape == (1, 1, 2) and reached.dtype == np.float64
@@ -139,7 +140,7 @@ def test_pushing_a_class_stops_at_the_first_step_reaching_the_target(k):
 def test_momentum_accumulates_the_gradient():
     # momentum 0.5: velocities 1, 1.5, 1.75, 1.875 times the gradient, so the logit after t
     # steps is 0.25 * (1, 2.5, 4.25, 6.125): first >= ln 3 at step 4 (z = 1.53125)
-    settings = AwpExplorer(steps=50, lr=0.25, momentum=0.5, target_score=0.75)
+    settings = shipped(AwpExplorer, steps=50, lr=0.25, momentum=0.5, target_score=0.75)
     reached, steps = search_on(hand_set(), settings, [0.0]).push(np.array([[1.0, 0.0]]), 1)
     assert steps.tolist() == [4]
     np.testing.assert_allclose(reached[0, 0], pushed(1.53125, 1), atol=1e-6)
@@ -147,7 +148,7 @@ def test_momentum_accumulates_the_gradient():
 
 def test_the_step_cap_ends_the_search():
     # target 1 is never reached (sigmoid(1.75) < 1): the search stops after `steps` = 7 steps
-    settings = AwpExplorer(steps=7, lr=0.25, momentum=0.0, target_score=1.0)
+    settings = shipped(AwpExplorer, steps=7, lr=0.25, momentum=0.0, target_score=1.0)
     search = search_on(hand_set(), settings, [0.0, 0.5])
     reached, steps = search.push(np.array([[1.0, 0.0], [2.0, 0.0]]), 0)
     assert steps.tolist() == [7, 7]
@@ -158,7 +159,7 @@ def test_the_step_cap_ends_the_search():
 
 def test_a_row_already_at_the_target_takes_no_step():
     # W = 0: every row scores (0.5, 0.5), already at target_score = 0.5
-    settings = AwpExplorer(steps=10, lr=0.25, momentum=0.0, target_score=0.5)
+    settings = shipped(AwpExplorer, steps=10, lr=0.25, momentum=0.0, target_score=0.5)
     reached, steps = search_on(hand_set(), settings, [0.0, 1.0]).push(np.array([[1.0, 0.0]]), 1)
     assert steps.tolist() == [0]
     np.testing.assert_array_equal(reached, np.full((2, 1, 2), 0.5))
@@ -168,7 +169,7 @@ def test_a_score_exactly_at_the_target_stops_the_search():
     # the class-1 logit starts at -0.25 on row (1, 0) and is 0 after one step (lr 0.25, exact):
     # the row then scores exactly (0.5, 0.5), which reaches target_score = 0.5
     surrogate = hand_set(weights=np.array([[0.0, 0.0], [-0.25, 0.0]]))
-    settings = AwpExplorer(steps=50, lr=0.25, momentum=0.0, target_score=0.5)
+    settings = shipped(AwpExplorer, steps=50, lr=0.25, momentum=0.0, target_score=0.5)
     reached, steps = search_on(surrogate, settings, [0.0]).push(np.array([[1.0, 0.0]]), 1)
     assert steps.tolist() == [1]
     np.testing.assert_array_equal(reached, np.full((1, 1, 2), 0.5))
@@ -179,7 +180,7 @@ def test_each_epsilon_keeps_the_last_step_within_its_tolerance():
     # is z = 0.1 t on the pushed row and on the holdout row, whose loss is log(2 cosh(z / 2)),
     # base + log cosh(z / 2). Tolerance 0: no step; 0.01: z <= 0.2834 (step 2); 0.1: z <= 0.9094
     # (step 9); 10: until sigmoid(z) >= 0.9, z >= ln 9 = 2.197 (step 22).
-    settings = AwpExplorer(steps=50, lr=0.1, momentum=0.0, target_score=0.9)
+    settings = shipped(AwpExplorer, steps=50, lr=0.1, momentum=0.0, target_score=0.9)
     holdout, targets = np.array([[1.0, 0.0]], np.float32), np.array([[0.5, 0.5]])
     search = search_on(hand_set(), settings, [0.0, 0.01, 0.1, 10.0], holdout, targets)
     reached, steps = search.push(np.array([[1.0, 0.0]]), 1)
@@ -192,7 +193,7 @@ def test_a_tolerance_once_left_ends_that_epsilon_even_if_the_loss_comes_back():
     # SineToy, lr 0.5: theta = 0.5 t and the row scores sigmoid(2 theta) for class 1. The loss
     # excess is log cosh(sin(theta) / 2): within 0.01 iff |sin theta| <= 0.2834 (steps 0 and
     # 6 only, theta = 3), within 0.1 iff |sin theta| <= 0.9094 (steps 0-2, then 5-7).
-    settings = AwpExplorer(steps=7, lr=0.5, momentum=0.0, target_score=1.0)
+    settings = shipped(AwpExplorer, steps=7, lr=0.5, momentum=0.0, target_score=1.0)
     holdout, targets = np.array([[0.0, 1.0]], np.float32), np.array([[0.5, 0.5]])
     search = search_on(hand_set(SineToy), settings, [0.01, 0.1, 10.0], holdout, targets)
     reached, steps = search.push(np.array([[1.0, 0.0]]), 1)
@@ -227,7 +228,8 @@ def hand_set_task(epsilon: float = 0.02, grid: tuple[float, ...] = (0.1, 0.0, 0.
 
 
 def explorer(**options) -> AwpExplorer:
-    return AwpExplorer(
+    return shipped(
+        AwpExplorer,
         **{
             "rows": 5,
             "steps": 50,
@@ -236,7 +238,7 @@ def explorer(**options) -> AwpExplorer:
             "target_score": 0.75,
             "seed": 3,
             **options,
-        }
+        },
     )
 
 

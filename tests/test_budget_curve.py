@@ -10,6 +10,7 @@ from msmult.data.splits import Splits
 from msmult.errors import MsmultError
 from msmult.metrics import GAPS
 from msmult.metrics.registry import SET_METRICS
+from msmult.metrics.verdict import Verdict
 from msmult.rashomon import Exploration, ExplorationTask
 
 
@@ -69,7 +70,10 @@ def tiny_run(checkpoints):
     )
     explorer = Recorder()
     victim = np.tile([0.3, 0.7], (6, 1))
-    points = budget_curve(checkpoints, task, explorer, "recorder", 0.25, splits, victim, 1e-9)
+    fixed = Verdict(tolerances="fixed")
+    points = budget_curve(
+        checkpoints, task, explorer, "recorder", 0.25, splits, victim, 1e-9, fixed, None
+    )
     return fit, held, explorer.tasks, points
 
 
@@ -103,11 +107,11 @@ def test_checkpoints_fit_nested_query_order_prefixes_with_one_holdout():
 
 
 def test_checkpoints_are_checked_against_the_budget_and_the_rows_left():
-    assert check_checkpoints([500, 250, 500], 2000) == [250, 500]
-    assert check_checkpoints([], 2000) == []
-    for bad in ([2500], [0], [1.5], "250"):
+    assert check_checkpoints([500, 250, 500], 2000, 0.2) == [250, 500]
+    assert check_checkpoints([], 2000, 0.2) == []
+    for bad in ([2500], [0], [1.5], "250", [11]):  # 11 queries leave 9 fit rows: too few
         with pytest.raises(MsmultError, match="budget_checkpoints"):
-            check_checkpoints(bad, 2000)
+            check_checkpoints(bad, 2000, 0.2)
     assert fit_rows_at(2000, 0.2) == 1600 and fit_rows_at(250, 0.2) == 200
     with pytest.raises(MsmultError, match="budget_checkpoints holds 60"):
         tiny_run([60])  # would need 45 fit rows of 30

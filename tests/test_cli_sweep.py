@@ -31,7 +31,7 @@ def test_help_lists_commands_config_groups_and_the_one_version(tmp_path):
 
 def test_rerunning_a_sweep_skips_finished_jobs_and_redoes_killed_ones(tmp_path):
     sweep = tmp_path / "sweep"
-    jobs = ("dataset=german", "budget=100,200", "fidelity_holdout_mode=split")
+    jobs = ("dataset=german", "budget=100,200", "holdout.mode=split")
     args = ("run", "-m", *jobs, *small(), f"hydra.sweep.dir={sweep}")
     first = run_cli(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]

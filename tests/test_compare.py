@@ -6,23 +6,16 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import Recorder, constant_task
-from omegaconf import OmegaConf
+from helpers import Recorder, constant_task, shipped
 
 import msmult.rashomon.compare as compare_module
 from msmult.analysis.comparison import compare_explorers, covered, equal_size_ambiguity
 from msmult.errors import MsmultError
-from msmult.fileio import shipped_folder
 from msmult.rashomon import Exploration, ExplorationTask
 from msmult.rashomon.compare import CompareExplorer, stack
-from msmult.rashomon.dropout import DropoutExplorer
 from msmult.rashomon.refit import (
-    BootstrapExplorer,
-    RetrainExplorer,
     refit_seeds,
 )
-
-RASHOMON_CONF = shipped_folder("conf") / "rashomon"
 
 
 def part(kind, losses, value):
@@ -62,7 +55,7 @@ def test_stack_keeps_one_base_row_and_labels_every_candidate_with_its_explorer()
 
 def test_compare_refuses_an_unknown_explorer_by_name():
     with pytest.raises(MsmultError, match="rashomon.explorers"):
-        CompareExplorer(explorers=["dropout", "nosuch"])
+        shipped(CompareExplorer, explorers=["dropout", "nosuch"])
 
 
 def test_covered_share_of_a_reference_range():
@@ -149,19 +142,9 @@ def test_seconds_and_tried_fidelity_count_candidates_outside_the_set():
     assert (retrain["fidelity_tried_min"], retrain["fidelity_tried_max"]) == (0.75, 1.0)
 
 
-def test_compare_defaults_equal_the_shipped_config():
-    shipped = OmegaConf.load(RASHOMON_CONF / "compare.yaml")
-    built = CompareExplorer(rates=[0.1], draws_per_rate=1)
-    assert list(built.explorers) == list(shipped.explorers) == ["dropout", "retrain", "bootstrap"]
-    dropout, retrain, bootstrap = built.explorers.values()
-    assert type(dropout) is DropoutExplorer and dropout.seed == 0
-    assert type(retrain) is RetrainExplorer and type(bootstrap) is BootstrapExplorer
-    assert (retrain.n_models, retrain.seed) == (shipped.retrain_models, 0)
-    assert (bootstrap.n_models, bootstrap.seed) == (shipped.bootstrap_models, 0)
-
-
 def test_compare_passes_its_settings_to_each_explorer():
-    built = CompareExplorer(
+    built = shipped(
+        CompareExplorer,
         ["bootstrap", "dropout", "retrain", "bootstrap"],
         retrain_models=3,
         bootstrap_models=4,
@@ -174,7 +157,7 @@ def test_compare_passes_its_settings_to_each_explorer():
     assert (dropout.seed, dropout.rates, dropout.draws_per_rate) == (5, [0.2], 3)
     assert (built.explorers["retrain"].n_models, built.explorers["retrain"].seed) == (3, 5)
     assert (built.explorers["bootstrap"].n_models, built.explorers["bootstrap"].seed) == (4, 5)
-    assert list(CompareExplorer(["retrain"]).explorers) == ["retrain"]
+    assert list(shipped(CompareExplorer, ["retrain"]).explorers) == ["retrain"]
 
 
 def scored_part(kind, losses, value, scored=None):
@@ -221,8 +204,8 @@ def test_compare_explore_stacks_the_refits_with_seconds_per_candidate(monkeypatc
     clock = iter([100.0, 106.0, 200.0, 212.0])
     monkeypatch.setattr(compare_module, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
     task = constant_task(Recorder)
-    explored = CompareExplorer(
-        ["retrain", "bootstrap"], retrain_models=3, bootstrap_models=4, seed=7
+    explored = shipped(
+        CompareExplorer, ["retrain", "bootstrap"], retrain_models=3, bootstrap_models=4, seed=7
     ).explore(task)
     table = explored.candidates
     assert table["explorer"].tolist() == ["base", "retrain", "retrain"] + ["bootstrap"] * 3

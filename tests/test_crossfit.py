@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from helpers import shipped
 
 from msmult.attacks import Theft, TransferSet
 from msmult.errors import MsmultError
@@ -91,15 +92,15 @@ class Unaware:
 def test_crossfit_falls_back_to_split_for_anything_that_reads_the_holdout_in_sample():
     plan = FidelityHoldout("crossfit", 5)
     assert plan.for_run(Unaware()).mode == "split"
-    assert plan.for_run(DropoutExplorer([0.1], 1), calibration=True).mode == "split"
-    assert plan.for_run(DropoutExplorer([0.1], 1), calibration=False).mode == "crossfit"
+    assert plan.for_run(shipped(DropoutExplorer, [0.1], 1), calibration=True).mode == "split"
+    assert plan.for_run(shipped(DropoutExplorer, [0.1], 1), calibration=False).mode == "crossfit"
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("holdout", 5), "fidelity_holdout_mode='holdout'"),
-        (("crossfit", 1), "fidelity_folds=1"),
+        (("holdout", 5), "holdout.mode='holdout'"),
+        (("crossfit", 1), "holdout.folds=1"),
     ],
 )
 def test_bad_holdout_settings_are_refused(args, message):
@@ -108,7 +109,7 @@ def test_bad_holdout_settings_are_refused(args, message):
 
 
 def test_more_folds_than_holdout_rows_is_refused():
-    with pytest.raises(MsmultError, match="fidelity_folds=5"):
+    with pytest.raises(MsmultError, match="holdout.folds=5"):
         FidelityHoldout("crossfit", 5).fit(Adaptive(), theft(6, 3), Memoriser, seed=0)
 
 
@@ -157,7 +158,7 @@ def test_dropout_membership_losses_are_out_of_sample_under_crossfit(one_thread):
         folds=base.folds,
     )
     in_sample = fidelity_loss(base.surrogate.predict_proba(base.holdout_x), base.holdout_targets)
-    losses = DropoutExplorer([0.05], 2, ["bernoulli"]).explore(task).losses
+    losses = shipped(DropoutExplorer, [0.05], 2, ["bernoulli"]).explore(task).losses
     assert in_sample < 0.05 and losses[0] > 0.7  # memorised rows vs rows it never saw
     expected = out_of_fold_loss(base.folds, lambda model, rows: model.predict_proba(rows))
     assert losses[0] == pytest.approx(expected, rel=1e-5)
@@ -192,7 +193,7 @@ def test_dropout_progress_counts_every_fold_once(one_thread, monkeypatch):
         10.0,
         folds=base.folds,
     )
-    DropoutExplorer([0.05], 3, ["bernoulli"]).explore(task)
+    shipped(DropoutExplorer, [0.05], 3, ["bernoulli"]).explore(task)
     assert bars == [{"total": (2 + 2) * 4, "advanced": (2 + 2) * 4}]
 
 
@@ -205,7 +206,7 @@ class Nameless:
     [
         (Unaware(), {}, "explorer unaware"),
         (Nameless(), {"calibration": True, "other": False}, "calibration, explorer Nameless"),
-        (DropoutExplorer([0.1], 1), {"calibration": True}, "calibration"),
+        (shipped(DropoutExplorer, [0.1], 1), {"calibration": True}, "calibration"),
     ],
 )
 def test_crossfit_falls_back_to_split_with_one_warning_naming_why(
@@ -215,5 +216,5 @@ def test_crossfit_falls_back_to_split_with_one_warning_naming_why(
         plan = FidelityHoldout("crossfit", 4).for_run(explorer, **readers)
     assert (plan.mode, plan.folds) == ("split", 4)
     assert caplog.messages == [
-        f"fidelity_holdout_mode=split for this run: {blockers} read(s) no cross-fitting folds"
+        f"holdout.mode=split for this run: {blockers} read(s) no cross-fitting folds"
     ]

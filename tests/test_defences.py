@@ -5,16 +5,13 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
-from helpers import Table
-from omegaconf import OmegaConf
+from helpers import Table, shipped
 from torch import nn
 
 from msmult.errors import MsmultError
-from msmult.fileio import shipped_folder
 from msmult.models.mlp import MLP
 from msmult.oracle import PredictionAPI
 from msmult.oracle.api import api_label
-from msmult.oracle.defences import describe
 from msmult.oracle.defences.gaussian_noise import GaussianNoise
 from msmult.oracle.defences.mad import MAD, angular_deviation, best_vertex, line_search, vertex_sets
 from msmult.oracle.defences.reverse_sigmoid import ReverseSigmoid
@@ -26,25 +23,29 @@ RNG = np.random.default_rng(0)
 
 def test_reverse_sigmoid_matches_hand_values():
     # gamma=1: sigmoid(logit(p)) = p, so p - beta * (p - 0.5); beta=0.5: 0.9 -> 0.7, 0.1 -> 0.3
-    np.testing.assert_allclose(ReverseSigmoid(0.5, 1.0)(np.array([[0.9, 0.1]]), RNG), [[0.7, 0.3]])
+    np.testing.assert_allclose(
+        shipped(ReverseSigmoid, 0.5, 1.0)(np.array([[0.9, 0.1]]), RNG), [[0.7, 0.3]]
+    )
     # gamma=2, p=0.75: sigmoid(2 ln 3) = 0.9 -> 0.75 - 0.4 = 0.35; 0.25 -> 0.25 + 0.4 = 0.65
     np.testing.assert_allclose(
-        ReverseSigmoid(1.0, 2.0)(np.array([[0.75, 0.25]]), RNG), [[0.35, 0.65]]
+        shipped(ReverseSigmoid, 1.0, 2.0)(np.array([[0.75, 0.25]]), RNG), [[0.35, 0.65]]
     )
     # beta=1, gamma=1: every score lands on 0.5; a certain 0/1 answer stays finite
-    out = ReverseSigmoid(1.0, 1.0)(np.array([[1.0, 0.0], [0.8, 0.2]]), RNG)
+    out = shipped(ReverseSigmoid, 1.0, 1.0)(np.array([[1.0, 0.0], [0.8, 0.2]]), RNG)
     np.testing.assert_allclose(out, [[0.5, 0.5], [0.5, 0.5]], atol=1e-8)
 
 
 def test_reverse_sigmoid_clips_negative_scores_and_the_api_renormalises():
     # beta=3, gamma=2 on [0.75, 0.25]: 0.75 - 1.2 < 0 -> 0; 0.25 + 1.2 -> clipped to 1
-    api = PredictionAPI(Table([[0.75, 0.25]]), budget=5, defences=[ReverseSigmoid(3.0, 2.0)])
+    api = PredictionAPI(
+        Table([[0.75, 0.25]]), budget=5, defences=[shipped(ReverseSigmoid, 3.0, 2.0)]
+    )
     np.testing.assert_allclose(api.query(np.zeros((1, 1))), [[0.0, 1.0]])
 
 
 def test_gaussian_noise_is_reproducible_per_seed_clipped_and_renormalised():
     proba = np.tile([0.7, 0.2, 0.1], (50, 1))
-    noise = GaussianNoise(0.2)
+    noise = shipped(GaussianNoise, 0.2)
     first = noise(proba, np.random.default_rng(3))
     np.testing.assert_array_equal(first, noise(proba, np.random.default_rng(3)))
     assert not np.allclose(first, noise(proba, np.random.default_rng(4)))
@@ -66,12 +67,12 @@ class Shift:
 
 
 def test_gaussian_noise_answers_uniform_when_every_score_falls_below_zero():
-    out = GaussianNoise(1.0)(np.array([[0.6, 0.4], [0.9, 0.1]]), Shift(-0.7))
+    out = shipped(GaussianNoise, 1.0)(np.array([[0.6, 0.4], [0.9, 0.1]]), Shift(-0.7))
     np.testing.assert_allclose(out, [[0.5, 0.5], [1.0, 0.0]])
 
 
 def test_rounding_matches_hand_values():
-    np.testing.assert_allclose(Rounding(1)(np.array([[0.333, 0.667]]), RNG), [[0.3, 0.7]])
+    np.testing.assert_allclose(shipped(Rounding, 1)(np.array([[0.333, 0.667]]), RNG), [[0.3, 0.7]])
 
 
 # MAD: proxy softmax s = [0.2, 0.3, 0.5], answer y = [0.6, 0.3, 0.1], so s - y = [-0.4, 0, 0.4].
@@ -112,13 +113,15 @@ def test_mad_through_the_api_keeps_the_l1_budget_and_the_top1_label_when_asked()
     victim = Table(np.random.default_rng(1).dirichlet(np.ones(4), size=40).tolist())
     x = np.arange(40.0)[:, None]
     for preserving in (False, True):
-        mad = MAD(partial(MLP, hidden=[8]), epsilon=0.3, argmax_preserving=preserving)
+        mad = shipped(MAD, partial(MLP, hidden=[8]), epsilon=0.3, argmax_preserving=preserving)
         served = PredictionAPI(victim, budget=40, defences=[mad], seed=5).query(x)
         distance = np.abs(served - victim.rows).sum(axis=1)
         assert distance.max() <= 0.3 + 1e-9 and distance.mean() > 0.29
         kept = (served.argmax(axis=1) == victim.rows.argmax(axis=1)).all()
         assert kept if preserving else True
-    api = PredictionAPI(Table([[0.6, 0.3, 0.1]]), budget=5, defences=[MAD(FixedProxy, 0.4)])
+    api = PredictionAPI(
+        Table([[0.6, 0.3, 0.1]]), budget=5, defences=[shipped(MAD, FixedProxy, 0.4)]
+    )
     np.testing.assert_allclose(
         api.query(np.zeros((1, 1))), [[0.6 * 7 / 9, 0.3 * 7 / 9, 0.3]], atol=1e-6
     )
@@ -128,7 +131,7 @@ def test_mad_increases_the_angular_deviation_of_a_tiny_proxys_gradient():
     """Against autograd: G's rows are d NLL_k / d (last-layer weights) of a random MLP."""
     x = np.random.default_rng(2).normal(size=(3, 5))
     truth = np.random.default_rng(3).dirichlet(np.ones(3), size=3)
-    mad = MAD(partial(MLP, hidden=[4]), epsilon=0.5)
+    mad = shipped(MAD, partial(MLP, hidden=[4]), epsilon=0.5)
     served = mad(truth, np.random.default_rng(0), x=x)
     model = mad._model
     head = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
@@ -153,9 +156,9 @@ def test_mad_is_deterministic_for_a_seed():
     victim = Table(np.random.default_rng(1).dirichlet(np.ones(3), size=10).tolist())
     x = np.arange(10.0)[:, None]
     answers = [
-        PredictionAPI(victim, budget=10, seed=seed, defences=[MAD(partial(MLP, hidden=[8]))]).query(
-            x
-        )
+        PredictionAPI(
+            victim, budget=10, seed=seed, defences=[shipped(MAD, partial(MLP, hidden=[8]))]
+        ).query(x)
         for seed in (7, 7, 8)
     ]
     np.testing.assert_array_equal(answers[0], answers[1])
@@ -178,7 +181,8 @@ def test_defender_side_serves_labels_outside_the_budget_without_touching_the_att
     assert got == pytest.approx({"accuracy": 0.5, "top1_changed": 0.0, "mean_l1": 0.6, "rows": 2})
     assert api.queries_used == 0
     noisy = [
-        PredictionAPI(victim, budget=2, defences=[GaussianNoise(0.3)], seed=1) for _ in range(2)
+        PredictionAPI(victim, budget=2, defences=[shipped(GaussianNoise, 0.3)], seed=1)
+        for _ in range(2)
     ]
     defender_side(noisy[0], victim.rows, x, np.array([0, 0]), seed=1)
     np.testing.assert_array_equal(noisy[0].query(x), noisy[1].query(x))
@@ -208,7 +212,9 @@ class FlatProxy(nn.Module):
 
 
 def test_defender_side_hands_mad_the_test_rows():
-    api = PredictionAPI(Table([[0.6, 0.3, 0.1]]), budget=1, defences=[MAD(FixedProxy, 0.4)])
+    api = PredictionAPI(
+        Table([[0.6, 0.3, 0.1]]), budget=1, defences=[shipped(MAD, FixedProxy, 0.4)]
+    )
     got = defender_side(api, Y, np.zeros((1, 1)), np.array([0]), seed=0)
     # served [0.6 * 7/9, 0.3 * 7/9, 0.3] (see test_defences): top-1 kept, L1 distance = epsilon
     assert got == pytest.approx(
@@ -219,8 +225,10 @@ def test_defender_side_hands_mad_the_test_rows():
 def test_defender_side_draws_the_defences_randomness_from_default_rng_seed_2():
     victim_proba = np.tile([0.7, 0.2, 0.1], (20, 1))
     x, y_true = np.zeros((20, 1)), np.zeros(20, dtype=int)
-    api = PredictionAPI(Table([[0.7, 0.2, 0.1]]), budget=1, defences=[GaussianNoise(0.3)])
-    served = GaussianNoise(0.3)(victim_proba, np.random.default_rng([5, 2])).astype(np.float32)
+    api = PredictionAPI(Table([[0.7, 0.2, 0.1]]), budget=1, defences=[shipped(GaussianNoise, 0.3)])
+    served = shipped(GaussianNoise, 0.3)(victim_proba, np.random.default_rng([5, 2])).astype(
+        np.float32
+    )
     expected = np.abs(served - victim_proba).sum(axis=1).mean()
     for _ in range(2):  # the same numbers every time: the generator is seeded, not fresh
         got = defender_side(api, victim_proba, x, y_true, seed=5)
@@ -235,10 +243,10 @@ def test_defender_side_serves_top_k_answers_with_the_apis_k():
 
 
 def test_describe_lists_only_a_defences_public_parameters():
-    mad = MAD(FixedProxy, 0.4)
+    mad = shipped(MAD, FixedProxy, 0.4)
     mad(Y, np.random.default_rng(0), x=np.zeros((1, 1)))  # builds the private _model
     expected = {"name": "MAD", "epsilon": 0.4, "argmax_preserving": False, "proxy": "FixedProxy"}
-    assert describe(mad) == expected
+    assert mad.describe() == expected
     api = PredictionAPI(Table([[0.6, 0.3, 0.1]]), budget=1, defences=[mad])
     assert api_label("mad", api.describe()) == (
         "mad [MAD(epsilon=0.4, argmax_preserving=False, proxy=FixedProxy)]"
@@ -275,7 +283,9 @@ def test_argmax_preserving_upweights_the_top_class_so_a_full_step_keeps_the_labe
     np.testing.assert_allclose(best_vertex(S, Y, True), vertex, rtol=1e-12)
     # epsilon 2 reaches the vertex (L1 distance 0.8): the answer is the vertex, still class 0
     api = PredictionAPI(
-        Table(Y.tolist()), budget=1, defences=[MAD(FixedProxy, 2.0, argmax_preserving=True)]
+        Table(Y.tolist()),
+        budget=1,
+        defences=[shipped(MAD, FixedProxy, 2.0, argmax_preserving=True)],
     )
     served = api.query(np.zeros((1, 1)))
     np.testing.assert_allclose(served, vertex, rtol=1e-12)
@@ -290,14 +300,14 @@ def test_line_search_stops_at_the_vertex_when_it_is_closer_than_epsilon():
 
 
 def test_mad_without_the_queried_rows_is_refused():
-    api = PredictionAPI(Table(Y.tolist()), budget=1, defences=[MAD(FixedProxy, 0.4)])
+    api = PredictionAPI(Table(Y.tolist()), budget=1, defences=[shipped(MAD, FixedProxy, 0.4)])
     with pytest.raises(MsmultError, match=r"MAD defence needs the queried rows x"):
         api.served_proba(Y)  # no x
 
 
 def test_argmax_preserving_mad_allows_8_classes_and_refuses_9():
     truth = np.random.default_rng(1).dirichlet(np.ones(8), size=4)
-    mad = MAD(FlatProxy, 0.3, argmax_preserving=True)
+    mad = shipped(MAD, FlatProxy, 0.3, argmax_preserving=True)
     served = mad(truth, np.random.default_rng(0), x=np.zeros((4, 1)))
     assert (served.argmax(axis=1) == truth.argmax(axis=1)).all()
     np.testing.assert_allclose(np.abs(served - truth).sum(axis=1), 0.3, atol=1e-6)
@@ -308,7 +318,7 @@ def test_argmax_preserving_mad_allows_8_classes_and_refuses_9():
 
 def test_mad_seeds_its_proxy_with_one_draw_below_2_31_from_the_generator():
     x = np.random.default_rng(2).normal(size=(3, 5))
-    mad = MAD(partial(MLP, hidden=[4]), epsilon=0.5)
+    mad = shipped(MAD, partial(MLP, hidden=[4]), epsilon=0.5)
     mad(np.full((3, 3), 1 / 3), np.random.default_rng(7), x=x)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(np.random.default_rng(7).integers(2**31)))
@@ -319,33 +329,16 @@ def test_mad_seeds_its_proxy_with_one_draw_below_2_31_from_the_generator():
 
 def test_reverse_sigmoid_clips_scores_above_one():
     # gamma=1: sigmoid(logit(p)) = p, so p - 3 (p - 0.5) = 1.5 - 2p: 0.3, 0.9, 1.3 -> 1
-    out = ReverseSigmoid(3.0, 1.0)(Y, RNG)
+    out = shipped(ReverseSigmoid, 3.0, 1.0)(Y, RNG)
     np.testing.assert_allclose(out, [[0.3, 0.9, 1.0]], atol=1e-9)
-    api = PredictionAPI(Table(Y.tolist()), budget=1, defences=[ReverseSigmoid(3.0, 1.0)])
+    api = PredictionAPI(Table(Y.tolist()), budget=1, defences=[shipped(ReverseSigmoid, 3.0, 1.0)])
     np.testing.assert_allclose(
         api.query(np.zeros((1, 1))), [[0.3 / 2.2, 0.9 / 2.2, 1 / 2.2]], atol=1e-9
     )
 
 
-API_CONF = shipped_folder("conf") / "api"
-
-
-@pytest.mark.parametrize(
-    ("choice", "defence", "keys"),
-    [
-        ("rounded", Rounding, ["decimals"]),
-        ("gaussian_noise", GaussianNoise, ["scale"]),
-        ("reverse_sigmoid", ReverseSigmoid, ["beta", "gamma"]),
-    ],
-)
-def test_defence_defaults_equal_the_shipped_configs(choice, defence, keys):
-    shipped = OmegaConf.load(API_CONF / f"{choice}.yaml").defences[0]
-    built = defence()
-    assert {key: getattr(built, key) for key in keys} == {key: shipped[key] for key in keys}
-
-
 def test_reverse_sigmoid_stays_finite_on_certain_answers():
-    served = ReverseSigmoid()(np.array([[0.0, 1.0], [1.0, 0.0]]), np.random.default_rng(0))
+    served = shipped(ReverseSigmoid)(np.array([[0.0, 1.0], [1.0, 0.0]]), np.random.default_rng(0))
     np.testing.assert_allclose(
         served, [[0.38818423, 0.61181577], [0.61181577, 0.38818423]], atol=1e-8
     )
@@ -353,11 +346,3 @@ def test_reverse_sigmoid_stays_finite_on_certain_answers():
 
 def proxy_mlp():
     return partial(MLP, hidden=[4])
-
-
-def test_mad_defaults_equal_the_shipped_config_and_name_the_proxy():
-    shipped = OmegaConf.load(API_CONF / "mad.yaml").defences[0]
-    mad = MAD(proxy_mlp())
-    assert (mad.epsilon, mad.argmax_preserving) == (shipped.epsilon, shipped.argmax_preserving)
-    assert mad.proxy == "MLP"  # the partial's architecture, as report.json lists it
-    assert MAD(MLP).proxy == "MLP" and MAD(0.0).proxy == "0.0"  # no name: its text

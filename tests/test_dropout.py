@@ -8,12 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import Recorder, constant_task, record_bars
-from omegaconf import OmegaConf
+from helpers import Recorder, constant_task, record_bars, shipped
 from torch import nn
 
 from msmult.errors import MsmultError
-from msmult.fileio import shipped_folder
 from msmult.models.layers import MaskSite
 from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
@@ -22,8 +20,6 @@ from msmult.rashomon.crossfit import HoldoutFold
 from msmult.rashomon.dropout import DropoutExplorer, draw_mask
 from msmult.rashomon.exploration import fidelity_loss, within_reach
 from msmult.rashomon.masked_forward import MaskedForward
-
-RASHOMON_CONF = shipped_folder("conf") / "rashomon"
 
 
 def exploration(losses, epsilon):
@@ -57,7 +53,7 @@ def test_negative_epsilon_is_refused():
 )
 def test_bad_explorer_settings_are_refused(args, message):
     with pytest.raises(MsmultError, match=re.escape(message)):
-        DropoutExplorer(**{"rates": [0.1], "draws_per_rate": 1, **args})
+        shipped(DropoutExplorer, **{"rates": [0.1], "draws_per_rate": 1, **args})
 
 
 def task(x_holdout, targets, eval_sets, surrogate=None, epsilon=0.05):
@@ -122,7 +118,7 @@ def fitted_surrogate():
 
 def test_exploration_is_reproducible_and_row_zero_is_the_base_model():
     surrogate, x, targets = fitted_surrogate()
-    explorer = DropoutExplorer(rates=[0.0, 0.2], draws_per_rate=3, models_per_pass=4)
+    explorer = shipped(DropoutExplorer, rates=[0.0, 0.2], draws_per_rate=3, models_per_pass=4)
     first = explorer.explore(task(x[:50], targets[:50], {"test": x[50:]}, surrogate))
     again = explorer.explore(task(x[:50], targets[:50], {"test": x[50:]}, surrogate))
     assert len(first.candidates) == 1 + 2 * 2 * 3
@@ -139,21 +135,7 @@ def test_exploration_is_reproducible_and_row_zero_is_the_base_model():
 
 
 def dropout(**changes):
-    return DropoutExplorer(**{"rates": [0.1], "draws_per_rate": 1, **changes})
-
-
-def test_dropout_defaults_equal_the_shipped_config():
-    shipped = OmegaConf.load(RASHOMON_CONF / "dropout.yaml")
-    built = DropoutExplorer(list(shipped.rates), shipped.draws_per_rate)
-    assert built.kinds == list(shipped.kinds) == ["bernoulli", "gaussian"]
-    assert (built.models_per_pass, built.batch_rows, built.threads, built.seed) == (
-        shipped.models_per_pass,
-        shipped.batch_rows,
-        shipped.threads,
-        0,
-    )
-    assert built.pass_rows == 8192 // 32
-    assert built.rates == list(shipped.rates) and built.draws_per_rate == 10
+    return shipped(DropoutExplorer, **{"rates": [0.1], "draws_per_rate": 1, **changes})
 
 
 def test_dropout_boundary_values_and_rows_per_pass():
@@ -220,7 +202,9 @@ def test_dropout_explore_scores_only_what_some_epsilon_reaches_and_restores_thre
         0.0,
         (0.0, 0.001),
     )
-    explorer = DropoutExplorer([0.0, 0.5], 3, kinds=["bernoulli"], models_per_pass=2, threads=2)
+    explorer = shipped(
+        DropoutExplorer, [0.0, 0.5], 3, kinds=["bernoulli"], models_per_pass=2, threads=2
+    )
     explored = explorer.explore(task)
     assert threads == [2, 1] and torch.get_num_threads() == 1
     reach = within_reach(explored.losses, 0.001)

@@ -20,9 +20,7 @@ def test_equation_solving_recovers_a_logreg_victim_and_the_set_collapses(tmp_pat
 @pytest.mark.parametrize("attack", ["knockoff_adaptive", "jacobian", "active"])
 def test_a_surrogate_in_the_loop_run_counts_every_query(tmp_path, attack):
     # split mode: the report's fit and holdout rows are then exactly the attack's and steal's rows
-    report = run_in_process(
-        tmp_path, f"attack={attack}", "budget=300", "fidelity_holdout_mode=split"
-    )
+    report = run_in_process(tmp_path, f"attack={attack}", "budget=300", "holdout.mode=split")
     stolen = report["attack"]
     assert stolen["queries_used"] == 300 == stolen["fit_rows"] + stolen["holdout_rows"]
     assert stolen["holdout"] == "separate uniform pool draw"

@@ -1,4 +1,4 @@
-"""rashomon=awp with extremes=true end to end, in-process, and extremes=true on a dataset whose
+"""rashomon=awp with extremes=search end to end, in-process, and extremes=search on a dataset whose
 attacker pool has no groups."""
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ def test_awp_with_extremes_reports_per_row_metrics_and_attainable_gaps(tmp_path)
         run_dir,
         "rashomon=awp",
         "rashomon.rows=20",
-        "extremes=true",
-        "extremes_search.steps=5",
-        "extremes_search.multipliers=[0]",
-        "extremes_search.pool_rows=500",
+        "extremes=search",
+        "extremes.steps=5",
+        "extremes.multipliers=[0]",
+        "extremes.pool_rows=500",
         *SMALL,
         fast=False,
     )
@@ -70,7 +70,7 @@ def test_extremes_on_a_pool_without_groups_is_refused_before_training(tmp_path, 
     (tmp_path / "myconf" / "dataset" / "nogroups.yaml").write_text(NO_POOL_GROUPS_YAML)
     monkeypatch.syspath_prepend(str(tmp_path))
     searchpath = f"hydra.searchpath=[file://{tmp_path}/myconf]"
-    cfg = compose_config(searchpath, "dataset=nogroups", "extremes=true", *SMALL)
+    cfg = compose_config(searchpath, "dataset=nogroups", "extremes=search", *SMALL)
     message = refusal_of(lambda: pipeline.run(cfg, tmp_path / "run"))
     assert "fewer than two known sensitive groups" in message
     assert not (tmp_path / "run" / "report.json").exists()

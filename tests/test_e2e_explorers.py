@@ -1,4 +1,4 @@
-"""rashomon=compare, rashomon.epsilon=auto and the verdict end to end, in-process, with the
+"""rashomon=compare, membership.epsilon=auto and the verdict end to end, in-process, with the
 report's numbers recomputed from the output files."""
 
 import pandas as pd
@@ -22,8 +22,8 @@ def test_compare_with_auto_epsilon_writes_the_comparison_and_the_verdict(tmp_pat
     report = run_in_process(
         run_dir,
         "rashomon=compare",
-        "rashomon.epsilon=auto",
-        "rashomon.calibration_models=2",
+        "membership.epsilon=auto",
+        "membership.calibration_models=2",
         *SMALL,
     )
     source = report["rashomon"]["epsilon_source"]
@@ -39,6 +39,6 @@ def test_compare_with_auto_epsilon_writes_the_comparison_and_the_verdict(tmp_pat
     assert (run_dir / "comparison.csv").exists() and (run_dir / "explorers_fairness.png").exists()
     markdown = (run_dir / "report.md").read_text()
     assert "would pass as the victim on accuracy and fairness" in markdown
-    assert "was calibrated (`rashomon.epsilon=auto`)" in markdown
+    assert "was calibrated (`membership.epsilon=auto`)" in markdown
     assert "## Explorers compared on the same base surrogate" in markdown
     check_run_outputs(run_dir, report)

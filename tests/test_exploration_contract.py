@@ -6,7 +6,7 @@ import pytest
 
 from msmult.errors import MsmultError
 from msmult.rashomon import Exploration, ExplorationTask, fidelity_loss
-from msmult.rashomon.exploration import check_exploration, explorer_settings, within_reach
+from msmult.rashomon.exploration import check_exploration, within_reach
 
 
 def test_fidelity_loss_is_the_mean_cross_entropy_in_nats():
@@ -28,9 +28,9 @@ def make_task(epsilon=0.1, grid=()):
 
 
 def test_task_checks_epsilons_with_the_key_name():
-    with pytest.raises(MsmultError, match="rashomon.epsilon='abc'"):
+    with pytest.raises(MsmultError, match="membership.epsilon='abc'"):
         make_task(epsilon="abc")
-    with pytest.raises(MsmultError, match="rashomon.epsilon_grid"):
+    with pytest.raises(MsmultError, match="membership.epsilon_grid"):
         make_task(grid=[0.0, -1.0])
     assert make_task(grid=[0, 0.02]).largest_epsilon == pytest.approx(0.1)
 
@@ -47,14 +47,6 @@ def test_a_matching_exploration_passes_and_a_wrong_one_is_named():
         check_exploration(exploration(rows=5), make_task(), "mine", classes=2)
     with pytest.raises(MsmultError, match="explorer mine returned dict"):
         check_exploration({}, make_task(), "mine", classes=2)
-
-
-def test_explorer_settings_defaults_and_run_wide_keys():
-    assert explorer_settings({"n_models": 3}) == ({"n_models": 3}, 0.0, ())
-    settings, epsilon, grid = explorer_settings(
-        {"epsilon": 0.05, "epsilon_grid": [0.0, 0.1], "calibration_models": 4, "seed": 1}
-    )
-    assert (settings, epsilon, list(grid)) == ({"seed": 1}, 0.05, [0.0, 0.1])
 
 
 EXPECTED = "; expected an Exploration with m >= 1 candidates (row 0 = the base surrogate)"
@@ -93,8 +85,7 @@ def test_task_needs_test_rows_and_normalises_its_grid():
     assert contract_task(0.1, (0.3, 0.05)).largest_epsilon == 0.3
     assert contract_task(0.4, (0.3,)).largest_epsilon == 0.4
     assert contract_task(0.2, ()).largest_epsilon == 0.2
-    assert ExplorationTask.check_epsilons("auto", [], allow_auto=True) is None
-    assert ExplorationTask.check_epsilons(0, []) is None  # the boundary: 0 is allowed
+    assert contract_task(0.0, ()).epsilon == 0.0  # the boundary: 0 is allowed
     assert (task.seed, task.folds) == (0, ())
 
 

@@ -1,4 +1,4 @@
-"""Retrain and bootstrap explorers, and rashomon.epsilon=auto, on a tiny task whose surrogate
+"""Retrain and bootstrap explorers, and membership.epsilon=auto, on a tiny task whose surrogate
 predicts a constant: the mean of the targets it was fitted on, plus an offset set by its seed.
 
 On the balanced holdout a constant p costs -(ln p + ln(1 - p)) / 2 nats: 0.7254 for the base's
@@ -6,15 +6,11 @@ On the balanced holdout a constant p costs -(ln p + ln(1 - p)) / 2 nats: 0.7254 
 
 import numpy as np
 import pytest
-from helpers import FIT_P, HOLDOUT_P, Recorder, constant_task, record_bars, two_class
-from omegaconf import OmegaConf
+from helpers import FIT_P, HOLDOUT_P, Recorder, constant_task, shipped, two_class
 
-import msmult.rashomon.refit as refit_module
 from msmult.errors import MsmultError
-from msmult.fileio import shipped_folder
-from msmult.rashomon import ExplorationTask, fidelity_loss
-from msmult.rashomon.calibration import calibrate_epsilon, check_calibration, with_epsilon
-from msmult.rashomon.exploration import explorer_settings
+from msmult.rashomon import fidelity_loss
+from msmult.rashomon.membership import Membership, calibrate_epsilon
 from msmult.rashomon.refit import (
     BootstrapExplorer,
     RetrainExplorer,
@@ -40,7 +36,7 @@ def loss_of(p):
 
 
 def test_retrain_refits_on_the_same_rows_and_applies_the_membership_rule():
-    exploration = RetrainExplorer(n_models=6, seed=7).explore(task())
+    exploration = shipped(RetrainExplorer, n_models=6, seed=7).explore(task())
     seeds = refit_seeds(7, 0, 5)
     expected_p = [3 / 8] + [min(0.95, 3 / 8 + 0.3 * (s % 3)) for s in seeds]
     assert exploration.candidates["kind"].tolist() == ["base"] + ["retrain"] * 5
@@ -55,7 +51,7 @@ def test_retrain_refits_on_the_same_rows_and_applies_the_membership_rule():
 
 
 def test_bootstrap_fits_each_model_on_a_same_size_resample_drawn_from_its_seed():
-    exploration = BootstrapExplorer(n_models=5, seed=7).explore(task())
+    exploration = shipped(BootstrapExplorer, n_models=5, seed=7).explore(task())
     seeds = refit_seeds(7, 1, 4)
     rows = [np.random.default_rng(s).integers(0, 8, 8) for s in seeds]
     expected_p = [3 / 8] + [min(0.95, FIT_P[r].mean() + 0.3 * (s % 3)) for r, s in zip(rows, seeds)]
@@ -66,11 +62,11 @@ def test_bootstrap_fits_each_model_on_a_same_size_resample_drawn_from_its_seed()
 
 
 def test_refits_are_reproducible_and_differ_between_retrain_and_bootstrap():
-    first = BootstrapExplorer(n_models=4, seed=3).explore(task())
-    again = BootstrapExplorer(n_models=4, seed=3).explore(task())
+    first = shipped(BootstrapExplorer, n_models=4, seed=3).explore(task())
+    again = shipped(BootstrapExplorer, n_models=4, seed=3).explore(task())
     np.testing.assert_array_equal(first.losses, again.losses)
     assert first.candidates.equals(again.candidates)
-    retrain = RetrainExplorer(n_models=4, seed=3).explore(task())
+    retrain = shipped(RetrainExplorer, n_models=4, seed=3).explore(task())
     seeds = retrain.candidates["model_seed"].tolist()[1:]
     assert seeds != first.candidates["model_seed"].tolist()[1:]
 
@@ -78,7 +74,7 @@ def test_refits_are_reproducible_and_differ_between_retrain_and_bootstrap():
 @pytest.mark.parametrize("n_models", [1, 0, 2.5, "x"])
 def test_fewer_than_two_models_are_refused_by_name(n_models):
     with pytest.raises(MsmultError, match=rf"rashomon.n_models={n_models!r} is not allowed"):
-        RetrainExplorer(n_models=n_models)
+        shipped(RetrainExplorer, n_models=n_models)
 
 
 def test_auto_epsilon_is_the_largest_excess_loss_of_the_bootstrap_refits():
@@ -93,9 +89,10 @@ def test_auto_epsilon_is_the_largest_excess_loss_of_the_bootstrap_refits():
     assert epsilon == pytest.approx(max(0.0, max(excess)), rel=1e-9)
     assert how["excess_losses"] == pytest.approx(excess, rel=1e-9)
     assert (how["source"], how["models"]) == ("auto", 4)
-    calibrated, _ = with_epsilon(base_task, "auto", 4)
+    calibrated, _ = Membership("auto", (), 4).resolve(base_task)
     assert calibrated.epsilon == pytest.approx(epsilon)
-    assert with_epsilon(base_task, 0.05, 4) == (base_task, {"source": "config"})
+    fixed, source = Membership(0.05, (), 4).resolve(base_task)
+    assert (fixed.epsilon, source) == (0.05, {"source": "config"})
 
 
 def test_auto_epsilon_is_zero_when_no_refit_is_worse_than_the_base():
@@ -110,41 +107,21 @@ def test_auto_epsilon_is_zero_when_no_refit_is_worse_than_the_base():
     ) == pytest.approx(loss_of(0.99))
 
 
-def test_auto_is_accepted_only_where_calibration_resolves_it():
-    ExplorationTask.check_epsilons("auto", [], allow_auto=True)
-    with pytest.raises(MsmultError, match="rashomon.epsilon='auto'"):
-        ExplorationTask.check_epsilons("auto", [])
-    with pytest.raises(MsmultError, match="rashomon.calibration_models=1 is not allowed"):
-        check_calibration("auto", 1)
-    assert check_calibration(0.02, 1) == 0  # ignored for a number
-    settings, epsilon, _ = explorer_settings({"epsilon": "auto", "calibration_models": 5, "n": 2})
-    assert (settings, epsilon) == ({"n": 2}, "auto")
-
-
-RASHOMON_CONF = shipped_folder("conf") / "rashomon"
-
-
-@pytest.fixture
-def bars(monkeypatch):
-    return record_bars(monkeypatch, refit_module)
-
-
-def test_refit_explorer_defaults_equal_the_shipped_configs():
-    for choice, explorer in (("retrain", RetrainExplorer), ("bootstrap", BootstrapExplorer)):
-        shipped = OmegaConf.load(RASHOMON_CONF / f"{choice}.yaml")
-        built = explorer()
-        assert (built.n_models, built.seed) == (shipped.n_models, 0)
+def test_auto_is_accepted_as_membership_epsilon_and_calibration_needs_two_refits():
+    assert Membership("auto", (), 2).calibrated
+    with pytest.raises(MsmultError, match="membership.calibration_models=1 is not allowed"):
+        Membership("auto", (), 1)
 
 
 def test_the_boundary_values_are_accepted():
-    assert (RetrainExplorer(2, 0).n_models, RetrainExplorer(2, 0).seed) == (2, 0)
-    assert check_calibration("auto", 2) == 2
-    assert check_calibration(0.02, 1) == 0
+    assert (shipped(RetrainExplorer, 2, 0).n_models, shipped(RetrainExplorer, 2, 0).seed) == (2, 0)
+    assert Membership(0.0, (), 2).epsilon == 0.0
 
 
-def test_fit_refits_fits_on_the_fit_rows_or_on_resamples_of_them(bars):
+def test_fit_refits_fits_on_the_fit_rows_or_on_resamples_of_them():
     task = constant_task(Recorder)
-    models, table = fit_refits(task, 3, 7, False, "retrain")  # default stream 0
+    models, table, resamples = fit_refits(task, 3, 7, False, "retrain")  # default stream 0
+    assert resamples == [None, None, None]
     assert table["model_seed"].tolist() == refit_seeds(7, 0, 3)
     assert table["distinct_rows"].tolist() == [8, 8, 8]
     assert [m.seed for m in models] == refit_seeds(7, 0, 3)
@@ -152,21 +129,17 @@ def test_fit_refits_fits_on_the_fit_rows_or_on_resamples_of_them(bars):
     for x in Recorder.fitted:
         np.testing.assert_array_equal(x, task.fit_x)
     Recorder.fitted.clear()
-    models, table = fit_refits(task, 2, 7, True, "bootstrap", stream=1)
-    for seed, x, model in zip(refit_seeds(7, 1, 2), Recorder.fitted, models):
+    models, table, resamples = fit_refits(task, 2, 7, True, "bootstrap", stream=1)
+    for seed, x, model, resample in zip(refit_seeds(7, 1, 2), Recorder.fitted, models, resamples):
         rows = np.random.default_rng(seed).integers(0, 8, 8)
         np.testing.assert_array_equal(x, task.fit_x[rows])
+        np.testing.assert_array_equal(resample, rows)
         assert model.p == pytest.approx(FIT_P[rows].mean())
-    assert bars == [
-        {"description": "refitting surrogates (retrain)", "total": 3, "advanced": 3},
-        {"description": "refitting surrogates (bootstrap)", "total": 2, "advanced": 2},
-    ]
 
 
 def test_refit_exploration_rows_scores_and_grid():
     task = constant_task(Recorder, grid=(0.0, 0.05))
-    models, table = fit_refits(task, 2, 7, False, "retrain")
-    exploration = refit_exploration(task, models, table)
+    exploration = refit_exploration(task, *fit_refits(task, 2, 7, False, "retrain"))
     assert exploration.candidates.index.tolist() == [0, 1, 2]
     assert exploration.candidates.loc[0].to_dict() == {
         "kind": "base",
@@ -178,12 +151,9 @@ def test_refit_exploration_rows_scores_and_grid():
     assert exploration.epsilon == 0.02
 
 
-def test_calibration_labels_its_refits_and_says_how(bars):
+def test_calibration_says_how_it_was_obtained():
     _, how = calibrate_epsilon(constant_task(Recorder, epsilon=0.0), 3)
-    assert bars == [
-        {"description": "refitting surrogates (epsilon calibration)", "total": 3, "advanced": 3}
-    ]
     assert how["how"] == (
         "largest excess fidelity loss over the base surrogate of 3 surrogates "
-        "refitted on bootstrap resamples of the fit rows"
+        "refitted on bootstrap resamples of the answers, each measured on its held-out rows"
     )

@@ -1,4 +1,4 @@
-"""Extremal fairness (extremes=true): the search moves each gap the asked way, inside the set."""
+"""Extremal fairness (extremes=search): the search moves each gap the asked way, inside the set."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_not_allowed
-from omegaconf import OmegaConf
+from helpers import assert_not_allowed, shipped
 
 from msmult.data.splits import Splits
 from msmult.errors import MsmultError
-from msmult.fileio import shipped_folder
 from msmult.metrics import fairness_gaps
 from msmult.models.mlp import MLP
 from msmult.models.torch_classifier import TorchClassifier
@@ -51,7 +49,7 @@ def synthetic():
     )
     base_loss = fidelity_loss(surrogate.predict_proba(hx), ht)
     base_gaps = fairness_gaps(ty, surrogate.predict(tx), tg)
-    search = ExtremeSearch(enabled=True, steps=60, lr=1e-2, multipliers=[0.0, 1.0], pool_rows=1000)
+    search = shipped(ExtremeSearch, steps=60, lr=1e-2, multipliers=[0.0, 1.0], pool_rows=1000)
     return task, splits, base_loss, base_gaps, search.search(task, splits, base_loss)
 
 
@@ -80,52 +78,22 @@ def test_every_model_kept_is_a_member(synthetic):
 def test_no_member_is_found_without_tolerance(synthetic):
     task, splits, base_loss, _, _ = synthetic
     tight = replace(task, epsilon=0.0)
-    search = ExtremeSearch(enabled=True, steps=5, lr=1e-1, multipliers=[0.0], pool_rows=1000)
+    search = shipped(ExtremeSearch, steps=5, lr=1e-1, multipliers=[0.0], pool_rows=1000)
     found = search.search(tight, splits, base_loss)
     # a big first step on the gap alone leaves the set at once (loss above the base's)
     assert not any(f["found"] for f in found)
 
 
-def test_defaults_equal_the_shipped_config():
-    shipped = OmegaConf.load(shipped_folder("conf") / "config.yaml")
-    conf = shipped.extremes_search
-    built = ExtremeSearch()
-    assert built.enabled is False
-    assert (
-        built.enabled,
-        built.steps,
-        built.lr,
-        built.multipliers,
-        built.pool_rows,
-        built.seed,
-    ) == (
-        shipped.extremes,
-        conf.steps,
-        conf.lr,
-        list(conf.multipliers),
-        conf.pool_rows,
-        shipped.seed,
-    )
-    assert (built.steps, built.lr, built.multipliers, built.pool_rows, built.seed) == (
-        100,
-        1e-3,
-        [0.0, 1.0, 10.0],
-        5000,
-        0,
-    )
-
-
 def test_the_smallest_allowed_values_are_kept():
-    built = ExtremeSearch(True, steps=1, lr=0.5, multipliers=(0, 2), pool_rows=1, seed=0)
+    built = shipped(ExtremeSearch, steps=1, lr=0.5, multipliers=(0, 2), pool_rows=1, seed=0)
     assert (
-        built.enabled,
         built.steps,
         built.lr,
         built.multipliers,
         built.pool_rows,
         built.seed,
-    ) == (True, 1, 0.5, [0.0, 2.0], 1, 0)
-    assert ExtremeSearch(seed=7).seed == 7
+    ) == (1, 0.5, [0.0, 2.0], 1, 0)
+    assert shipped(ExtremeSearch, seed=7).seed == 7
 
 
 DP, EODDS, EOPP = (
@@ -155,7 +123,7 @@ def pool_splits(groups, y_pool=POOL_LABELS) -> Splits:
 
 
 def test_a_pool_with_labels_and_exactly_two_known_groups_passes():
-    assert ExtremeSearch(enabled=True).check(pool_splits(np.array(["a", "b", "", "a"]))) is None
+    assert shipped(ExtremeSearch).check(pool_splits(np.array(["a", "b", "", "a"]))) is None
 
 
 @pytest.mark.parametrize(
@@ -169,14 +137,13 @@ def test_a_pool_with_labels_and_exactly_two_known_groups_passes():
 def test_a_pool_without_labels_or_two_known_groups_is_refused(groups, y_pool, found):
     splits = pool_splits(groups, y_pool)
     with pytest.raises(MsmultError) as refused:
-        ExtremeSearch(enabled=True).check(splits)
+        shipped(ExtremeSearch).check(splits)
     message = str(refused.value)
-    assert assert_not_allowed(message, "extremes", "True") == "false"
+    assert assert_not_allowed(message, "extremes", "'search'") == "null"
     assert (
         f"labels or fewer than two known sensitive groups for its attacker pool ({found} found)"
         in message
     )
-    ExtremeSearch(enabled=False).check(splits)  # off: nothing to check
 
 
 # row 0: the shared base; dropout only in row 1 (right after the base); retrain's m0003 is no member

@@ -10,6 +10,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from helpers import shipped
 
 from msmult.data.splits import Splits
 from msmult.errors import MsmultError
@@ -43,9 +44,9 @@ def test_search_refuses_a_surrogate_that_is_not_torch():
     )
     splits = sample_splits(4)
     with pytest.raises(
-        MsmultError, match="extremes=True is not allowed: it needs a torch surrogate"
+        MsmultError, match="extremes='search' is not allowed: it needs a torch surrogate"
     ):
-        ExtremeSearch(enabled=True).search(task, splits, 0.5)
+        shipped(ExtremeSearch).search(task, splits, 0.5)
 
 
 # --- PoolRelaxation: hand-derived relaxed and exact gaps ------------------------------------------
@@ -195,7 +196,7 @@ class ScriptedPool:
 
 
 def tune(task, pool, *, steps, direction="min", multiplier=0.0, base_loss=0.0, lr=1e-2):
-    search = ExtremeSearch(True, steps=steps, lr=lr, multipliers=[multiplier], pool_rows=10)
+    search = shipped(ExtremeSearch, steps=steps, lr=lr, multipliers=[multiplier], pool_rows=10)
     return search._tune(task.surrogate, task, pool, EOPP, direction, multiplier, base_loss)
 
 
@@ -329,7 +330,7 @@ def test_search_runs_every_gap_direction_and_multiplier(tiny, monkeypatch):
 
     monkeypatch.setattr(ExtremeSearch, "_tune", fake_tune)
     monkeypatch.setattr(extremes, "progress_bar", bar)
-    search = ExtremeSearch(True, steps=1, multipliers=[0.0, 2.5], pool_rows=10)
+    search = shipped(ExtremeSearch, steps=1, multipliers=[0.0, 2.5], pool_rows=10)
     found = search.search(task, splits, 0.25)
     grid = [(g, d, m) for g in GAPS for d in ("min", "max") for m in (0.0, 2.5)]
     assert calls == [(g, d, m, 0.25, True) for g, d, m in grid]
@@ -370,7 +371,7 @@ def test_search_puts_every_tensor_on_the_surrogates_device(tiny, monkeypatch):
     monkeypatch.setattr(extremes, "torch", spy)
     monkeypatch.setattr(extremes, "as_tensor", as_tensor)
     monkeypatch.setattr(extremes, "PoolRelaxation", RecordedPool)
-    search = ExtremeSearch(True, steps=1, lr=1e-3, multipliers=[1.0], pool_rows=30, seed=4)
+    search = shipped(ExtremeSearch, steps=1, lr=1e-3, multipliers=[1.0], pool_rows=30, seed=4)
     base_loss = fidelity_loss(task.surrogate.predict_proba(task.holdout_x), task.holdout_targets)
     found = search.search(task, splits, base_loss)
     device = task.surrogate.device_

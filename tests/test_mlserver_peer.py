@@ -15,9 +15,9 @@ import urllib.request
 import joblib
 import numpy as np
 import pytest
+from helpers import ROOT, read_report, run_cli
 
 from msmult.data.adult import AdultDataset
-from tests.conftest import ROOT, read_report, run_cli
 
 MLSERVER = os.environ.get("MLSERVER") or shutil.which("mlserver")
 pytestmark = [

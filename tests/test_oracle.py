@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import Table
+from helpers import Table, shipped
 from omegaconf import OmegaConf
 
 from msmult.errors import MsmultError
@@ -148,7 +148,7 @@ def test_a_single_row_of_zeros_among_positive_rows_is_refused():
 
 
 def test_the_api_label_separates_a_defences_parameters_with_commas():
-    api = PredictionAPI(Table([[0.5, 0.5]]), budget=1, defences=[ReverseSigmoid(1.0, 0.1)])
+    api = PredictionAPI(Table([[0.5, 0.5]]), budget=1, defences=[shipped(ReverseSigmoid, 1.0, 0.1)])
     assert api_label("reverse_sigmoid", api.describe()) == (
         "reverse_sigmoid [ReverseSigmoid(beta=1.0, gamma=0.1)]"
     )
@@ -167,8 +167,8 @@ def test_api_defaults_equal_the_probabilities_config():
 
 
 def test_the_boundary_values_are_accepted():
-    assert Rounding(0).decimals == 0
-    assert GaussianNoise(0.0).scale == 0.0
+    assert shipped(Rounding, 0).decimals == 0
+    assert shipped(GaussianNoise, 0.0).scale == 0.0
     api = PredictionAPI(FixedVictim(), budget=1, mode="top_k", k=3, seed=0)
     assert (api.budget, api.k, api.seed) == (1, 3, 0)
 

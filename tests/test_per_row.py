@@ -3,20 +3,13 @@ models, the report sections and console lines that replace the set-level numbers
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
 from msmult.metrics import rashomon_capacity
-from msmult.rashomon.per_row import (
-    PER_ROW_LABELS,
-    RowReach,
-    per_row_lines,
-    per_row_sections,
-    row_metrics,
-    with_per_row,
-)
+from msmult.rashomon.per_row import RowReach, row_metrics
+from msmult.report.assemble import per_row_sections
+from msmult.report.schema import PER_ROW_LABELS, per_row_lines
 
 THREE = np.array([[0.4, 0.6, 0.0], [0.2, 0.0, 0.8], [0.5, 0.4, 0.1], [0.3, 0.7, 0.0]])
 
@@ -82,26 +75,10 @@ def test_victim_disagreement_is_a_share_of_rows_not_of_models():
     assert summary["flip_share"] == 0.5
 
 
-def test_with_per_row_adds_the_summary_and_capacity_only_for_a_per_row_exploration():
-    test = {"accuracy": 0.5}
-    assert with_per_row(test, SimpleNamespace(per_row=None), None, None, 1e-9) is test
-    assert with_per_row(test, object(), None, None, 1e-9) is test
-    victim_proba = np.array([[0.9, 0.05, 0.05], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
-    labels = np.array([0, 1, 0])
-    added = with_per_row(
-        test, SimpleNamespace(per_row=three_class_reach()), victim_proba, labels, 0.5
-    )
-    summary, capacity = row_metrics(three_class_reach(), np.array([0, 0, 2]), labels, 0.5)
-    assert set(added) == {"accuracy", "per_row", "capacity"} and added["accuracy"] == 0.5
-    assert added["per_row"] == summary
-    np.testing.assert_array_equal(added["capacity"], capacity)
-    assert test == {"accuracy": 0.5}  # the input is not changed
-
-
 def test_per_row_sections_replace_the_set_level_numbers():
-    assert per_row_sections({"accuracy": 0.5}) == {}
+    assert per_row_sections(None) == {}
     summary = {"rows": 2}
-    assert per_row_sections({"per_row": summary}) == {
+    assert per_row_sections(summary) == {
         "multiplicity": {
             "set_size": 1,
             "per_row_only": True,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from helpers import assert_not_allowed, compose_config, refusal_of, small
+from helpers import assert_not_allowed, compose_config, refusal_of, shipped, small
 
 from msmult import pipeline
 from msmult.metrics.verdict import Verdict
@@ -27,10 +27,10 @@ from msmult.oracle.defences.reverse_sigmoid import ReverseSigmoid
 from msmult.oracle.defences.rounding import Rounding
 from msmult.rashomon import ExplorationTask
 from msmult.rashomon.awp import AwpExplorer
-from msmult.rashomon.calibration import check_calibration
 from msmult.rashomon.compare import CompareExplorer
 from msmult.rashomon.dropout import DropoutExplorer
 from msmult.rashomon.extremes import ExtremeSearch
+from msmult.rashomon.membership import Membership
 from msmult.rashomon.refit import BootstrapExplorer, RetrainExplorer
 from msmult.settings import Settings
 
@@ -56,7 +56,7 @@ def literal(text: str) -> Any:
 
 
 def dropout(**options: Any) -> DropoutExplorer:
-    return DropoutExplorer(**{"rates": [0.1], "draws_per_rate": 1, **options})
+    return shipped(DropoutExplorer, **{"rates": [0.1], "draws_per_rate": 1, **options})
 
 
 def task(epsilon: Any = 0.1, grid: Any = (0.3, 0.05)) -> ExplorationTask:
@@ -71,15 +71,15 @@ def api(**options: Any) -> PredictionAPI:
 
 
 def mad(**options: Any) -> MAD:
-    return MAD(partial(MLP, hidden=[4]), **options)
+    return shipped(MAD, partial(MLP, hidden=[4]), **options)
 
 
 # (build from the value, the key the message names, a bad value)
 BUILT = [
-    (Rounding, "api.decimals", -1),
-    (GaussianNoise, "api.defences.0.scale", -0.1),
-    (lambda v: ReverseSigmoid(beta=v), "api.defences.0.beta", 0),
-    (lambda v: ReverseSigmoid(gamma=v), "api.defences.0.gamma", 0),
+    (lambda v: shipped(Rounding, v), "api.decimals", -1),
+    (lambda v: shipped(GaussianNoise, v), "api.defences.0.scale", -0.1),
+    (lambda v: shipped(ReverseSigmoid, beta=v), "api.defences.0.beta", 0),
+    (lambda v: shipped(ReverseSigmoid, gamma=v), "api.defences.0.gamma", 0),
     (lambda v: mad(epsilon=v), "api.defences.0.epsilon", -0.1),
     (lambda v: mad(argmax_preserving=v), "api.defences.0.argmax_preserving", "yes"),
     (lambda v: api(budget=v), "budget", 0),
@@ -89,44 +89,43 @@ BUILT = [
     (lambda v: api(decimals=v), "api.decimals", -1),
     (lambda v: api(seed=v), "seed", -1),
     (lambda v: api(mode=v), "api.mode", "logits"),
-    (lambda v: AwpExplorer(rows=v), "rashomon.rows", 0),
-    (lambda v: AwpExplorer(rows=v), "rashomon.rows", 2.5),
-    (lambda v: AwpExplorer(rows=v).check(250), "rashomon.rows", 300),  # example: 200
-    (lambda v: AwpExplorer(rows=v).check(100), "rashomon.rows", 300),  # example: 100
-    (lambda v: AwpExplorer(steps=v), "rashomon.steps", 0),
-    (lambda v: AwpExplorer(lr=v), "rashomon.lr", 0),
-    (lambda v: AwpExplorer(momentum=v), "rashomon.momentum", 1),
-    (lambda v: AwpExplorer(momentum=v), "rashomon.momentum", -0.1),
-    (lambda v: AwpExplorer(target_score=v), "rashomon.target_score", 0),
-    (lambda v: AwpExplorer(target_score=v), "rashomon.target_score", 1.5),
-    (lambda v: AwpExplorer(rows_per_pass=v), "rashomon.rows_per_pass", 0),
-    (lambda v: AwpExplorer(seed=v), "seed", -1),
-    (lambda v: ExtremeSearch(enabled=v), "extremes", "yes"),
-    (lambda v: ExtremeSearch(steps=v), "extremes_search.steps", 0),
-    (lambda v: ExtremeSearch(lr=v), "extremes_search.lr", 0),  # Adam would never move
-    (lambda v: ExtremeSearch(lr=v), "extremes_search.lr", -1),
-    (lambda v: ExtremeSearch(lr=v), "extremes_search.lr", "x"),
-    (lambda v: ExtremeSearch(multipliers=v), "extremes_search.multipliers", [1, -1]),
-    (lambda v: ExtremeSearch(pool_rows=v), "extremes_search.pool_rows", 0),
-    (lambda v: ExtremeSearch(seed=v), "seed", -1),
-    (lambda v: CompareExplorer(v), "rashomon.explorers", ["dropout", "nosuch"]),
-    (RetrainExplorer, "rashomon.n_models", 1),
-    (BootstrapExplorer, "rashomon.n_models", 2.5),
-    (lambda v: RetrainExplorer(seed=v), "seed", -1),
-    (lambda v: check_calibration("auto", v), "rashomon.calibration_models", 1),
+    (lambda v: shipped(AwpExplorer, rows=v), "rashomon.rows", 0),
+    (lambda v: shipped(AwpExplorer, rows=v), "rashomon.rows", 2.5),
+    (lambda v: shipped(AwpExplorer, rows=v).check(250), "rashomon.rows", 300),  # example: 200
+    (lambda v: shipped(AwpExplorer, rows=v).check(100), "rashomon.rows", 300),  # example: 100
+    (lambda v: shipped(AwpExplorer, steps=v), "rashomon.steps", 0),
+    (lambda v: shipped(AwpExplorer, lr=v), "rashomon.lr", 0),
+    (lambda v: shipped(AwpExplorer, momentum=v), "rashomon.momentum", 1),
+    (lambda v: shipped(AwpExplorer, momentum=v), "rashomon.momentum", -0.1),
+    (lambda v: shipped(AwpExplorer, target_score=v), "rashomon.target_score", 0),
+    (lambda v: shipped(AwpExplorer, target_score=v), "rashomon.target_score", 1.5),
+    (lambda v: shipped(AwpExplorer, rows_per_pass=v), "rashomon.rows_per_pass", 0),
+    (lambda v: shipped(AwpExplorer, seed=v), "rashomon.seed", -1),
+    (lambda v: shipped(ExtremeSearch, steps=v), "extremes.steps", 0),
+    (lambda v: shipped(ExtremeSearch, lr=v), "extremes.lr", 0),  # Adam would never move
+    (lambda v: shipped(ExtremeSearch, lr=v), "extremes.lr", -1),
+    (lambda v: shipped(ExtremeSearch, lr=v), "extremes.lr", "x"),
+    (lambda v: shipped(ExtremeSearch, multipliers=v), "extremes.multipliers", [1, -1]),
+    (lambda v: shipped(ExtremeSearch, pool_rows=v), "extremes.pool_rows", 0),
+    (lambda v: shipped(ExtremeSearch, seed=v), "seed", -1),
+    (lambda v: shipped(CompareExplorer, v), "rashomon.explorers", ["dropout", "nosuch"]),
+    (lambda v: shipped(RetrainExplorer, v), "rashomon.n_models", 1),
+    (lambda v: shipped(BootstrapExplorer, v), "rashomon.n_models", 2.5),
+    (lambda v: shipped(RetrainExplorer, seed=v), "rashomon.seed", -1),
+    (lambda v: Membership("auto", (), v), "membership.calibration_models", 1),
+    (lambda v: Membership(v, (), 2), "membership.epsilon", -1),
     (lambda v: dropout(kinds=v), "rashomon.kinds", ["uniform"]),
     (lambda v: dropout(rates=v), "rashomon.rates", [1.0]),
     (lambda v: dropout(rates=v), "rashomon.rates", [-0.01]),
     (lambda v: dropout(draws_per_rate=v), "rashomon.draws_per_rate", 0),
     (lambda v: dropout(models_per_pass=v), "rashomon.models_per_pass", 0),
     (lambda v: dropout(batch_rows=v), "rashomon.batch_rows", 0),
-    (lambda v: dropout(seed=v), "seed", -1),
+    (lambda v: dropout(seed=v), "rashomon.seed", -1),
     (lambda v: dropout(threads=v), "rashomon.threads", 0),
-    (lambda v: task(epsilon=v), "rashomon.epsilon", -0.1),
-    (lambda v: task(epsilon=v), "rashomon.epsilon", "auto"),  # only a run calibrates auto
-    (lambda v: ExplorationTask.check_epsilons(v, [], allow_auto=True), "rashomon.epsilon", -1),
-    (lambda v: task(grid=v), "rashomon.epsilon_grid", [0.1, -1]),
-    (lambda v: task(grid=v), "rashomon.epsilon_grid", "ab"),
+    (lambda v: task(epsilon=v), "membership.epsilon", -0.1),
+    (lambda v: task(epsilon=v), "membership.epsilon", "auto"),  # a task's epsilon is resolved
+    (lambda v: task(grid=v), "membership.epsilon_grid", [0.1, -1]),
+    (lambda v: task(grid=v), "membership.epsilon_grid", "ab"),
     (lambda v: Verdict(accuracy=v), "verdict.accuracy", 1.5),
     (lambda v: Verdict(gap=v), "verdict.gap", -0.1),
     (lambda v: Verdict(agreement=v), "verdict.agreement", 1.5),
@@ -154,15 +153,19 @@ BEFORE_DATA = [
     (("seed=-1",), "seed"),
     (("threads=abc",), "threads"),
     (("capacity_tol=x",), "capacity_tol"),
-    (("victim_cache=maybe",), "victim_cache"),
-    (("extremes=yes",), "extremes"),
-    (("fidelity_holdout=1.5",), "fidelity_holdout"),
-    (("fidelity_holdout_mode=halves",), "fidelity_holdout_mode"),
-    (("fidelity_folds=1",), "fidelity_folds"),
-    (("rashomon.epsilon=-0.1",), "rashomon.epsilon"),
-    (("rashomon.epsilon=abc",), "rashomon.epsilon"),
-    (("rashomon.epsilon_grid=[a]",), "rashomon.epsilon_grid"),
-    (("rashomon.epsilon=auto", "rashomon.calibration_models=1"), "rashomon.calibration_models"),
+    (("cache.victims=maybe",), "cache.victims"),
+    (("holdout.share=1.5",), "holdout.share"),
+    (("holdout.mode=halves",), "holdout.mode"),
+    (("holdout.folds=1",), "holdout.folds"),
+    (("membership.epsilon=-0.1",), "membership.epsilon"),
+    (("membership.epsilon=abc",), "membership.epsilon"),
+    (("membership.epsilon_grid=[a]",), "membership.epsilon_grid"),
+    (("membership.calibration_models=1",), "membership.calibration_models"),
+    (("owner.models=1",), "owner.models"),
+    (("verdict.tolerances=median",), "verdict.tolerances"),
+    (("verdict.owner_quantile=2",), "verdict.owner_quantile"),
+    (("verdict.target=0",), "verdict.target"),
+    (("memory_gb=0",), "memory_gb"),
     (("rashomon.rates=[a]",), "rashomon.rates"),
     (("rashomon.kinds=[x]",), "rashomon.kinds"),
     (("rashomon.draws_per_rate=0",), "rashomon.draws_per_rate"),
@@ -234,6 +237,7 @@ WITH_DATA = [
     (("rashomon=awp", "rashomon.rows=20000"), "rashomon.rows"),
     (("api=top_k", "api.k=5"), "api.k"),
     (("budget=300", "budget_checkpoints=[100,400]"), "budget_checkpoints"),
+    (("verdict.budget_to_equivalence=true",), "budget_checkpoints"),
 ]
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import assert_refused_cleanly, read_report
 
-from tests.conftest import assert_refused, read_report
 from tests.http_fakes import throttling_proxy
 from tests.served import served, write_table
 
@@ -134,7 +134,7 @@ def test_a_server_answering_429_to_its_first_requests_gives_the_same_report(
 def test_a_request_without_the_key_is_refused_in_one_paragraph(folder, dataset, server):
     overrides = [f"victim.url={server.url}", f"victim.ledger={folder / 'nokey.jsonl'}"]
     process = cli(folder, "no-key", *dataset, "victim=remote", *overrides)
-    assert_refused(process, folder / "no-key", "answered HTTP 401")
+    assert_refused_cleanly(process, folder / "no-key", "answered HTTP 401")
     assert "victim.headers_env={Authorization:MY_TOKEN_VAR}" in process.stderr
 
 

@@ -9,10 +9,13 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from msmult.analysis.evaluation import evaluate_set
+from msmult.analysis.evaluation import Evaluation, Scoring
+from msmult.attacks import Theft, TransferSet
 from msmult.data.splits import EvalSet, Splits
 from msmult.metrics import GAPS, registry
 from msmult.metrics.registry import SetMetric
+from msmult.metrics.verdict import Verdict
+from msmult.models.owner_retrains import OwnerRetrains
 from msmult.rashomon.exploration import Exploration
 from msmult.report import markdown, plots
 from msmult.report.assemble import RunRecord, build_report
@@ -59,29 +62,43 @@ def record(seed: int = 0) -> RunRecord:
         epsilon_grid=(0.0, 0.02, 0.05),
     )
     victim = rng.dirichlet(np.ones(2), size=n)
-    evaluations = {
-        "test": evaluate_set(exploration, "test", victim, y, group, 1),
-        "second": evaluate_set(
-            exploration, "second", victim[:10], y[:10], group[:10], 1, with_curve=False
-        ),
-    }
-    return RunRecord(
-        splits=splits,
-        victim_model="MLP",
-        victim_cache="off",
-        api=API,
-        attack="knockoff",
-        budget=100,
-        queries_used=100,
-        fit_rows=80,
-        holdout_rows=20,
-        holdout="share of the transfer set",
-        explorer="dropout",
-        exploration=exploration,
-        evaluations=evaluations,
-        seed=seed,
-        timing={"total_s": 1.5},
+    evaluation = Evaluation.of(
+        exploration,
+        splits,
+        Fixed(victim[:10]),
+        victim,
+        OwnerRetrains(),
+        Scoring(Verdict(tolerances="fixed"), "dropout", seed, 1e-9),
     )
+    theft = Theft(
+        TransferSet(np.zeros((80, 1)), np.full((80, 2), 0.5), 100, "knockoff"),
+        TransferSet(np.zeros((20, 1)), np.full((20, 2), 0.5), 100, "knockoff"),
+        "share of the transfer set",
+        100,
+    )
+    setup = {
+        "victim_model": "MLP",
+        "victim_cache": "off",
+        "api": API,
+        "attack": "knockoff",
+        "budget": 100,
+        "queries_used": 100,
+        "holdout_mode": "split",
+        "epsilon_source": {"source": "config"},
+        "explorer": "dropout",
+        "seed": seed,
+    }
+    return RunRecord(splits, setup, theft, exploration, evaluation, None, {}, {"total_s": 1.5})
+
+
+class Fixed:
+    """A victim answering fixed probabilities on the second evaluation set."""
+
+    def __init__(self, proba: np.ndarray) -> None:
+        self.proba = proba
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return self.proba
 
 
 def text(table) -> str:
@@ -93,6 +110,7 @@ def text(table) -> str:
 def test_report_sections_and_attack_without_api_mode():
     report = build_report(record())
     assert list(report) == [
+        "answer",
         "dataset",
         "victim",
         "api",
@@ -101,6 +119,7 @@ def test_report_sections_and_attack_without_api_mode():
         "rashomon",
         "multiplicity",
         "fairness",
+        "verdict",
         "extra_eval",
         "seed",
         "timing",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import shipped
 from scipy.special import xlogy
 from torch import nn
 
@@ -197,7 +198,7 @@ def explore(epsilon, grid):
         epsilon,
         grid,
     )
-    explorer = DropoutExplorer(rates=[0.05, 0.3, 0.6], draws_per_rate=4, models_per_pass=5)
+    explorer = shipped(DropoutExplorer, rates=[0.05, 0.3, 0.6], draws_per_rate=4, models_per_pass=5)
     return explorer.explore(task), task, y[200:]
 
 

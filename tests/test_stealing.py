@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import shipped
 
 from msmult.attacks import TransferSet, steal
 from msmult.attacks.knockoff import KnockoffAttack
@@ -54,7 +55,7 @@ def test_adaptive_attack_gets_a_separate_uniform_holdout_counted_against_the_bud
 
 def test_exchangeable_attack_keeps_the_transfer_share_holdout():
     api = PredictionAPI(SumVictim(), budget=20)
-    theft = steal(KnockoffAttack(seed=1), api, POOL, lambda seed: seed, 0.25, seed=0)
+    theft = steal(shipped(KnockoffAttack, seed=1), api, POOL, lambda seed: seed, 0.25, seed=0)
     assert (len(theft.fit.x), len(theft.holdout.x), api.queries_used) == (15, 5, 20)
     assert theft.holdout_source == "share of the transfer set"
 

@@ -234,9 +234,14 @@ def test_a_folder_without_finished_runs_is_one_message_and_exit_1(tmp_path: Path
         collect([tmp_path / "nowhere"])
 
 
-@pytest.mark.parametrize(
-    "block", sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+SWEEPS = sorted(
+    path.stem
+    for path in (ROOT / "conf" / "experiment").glob("*.yaml")
+    if "sweeper" in path.read_text()  # study blocks; experiment=paper is a single run's setting
 )
+
+
+@pytest.mark.parametrize("block", SWEEPS)
 def test_every_study_job_composes_with_a_budget_its_attack_accepts(block: str):
     """Compose each job of a study block (seeds and API settings aside: they change neither budget
     nor pool) and check its budget against the attacker pool of its dataset, as the attack does
@@ -269,7 +274,7 @@ def test_two_real_runs_then_tables(tmp_path: Path):
     """Two tiny real runs on German credit (seeds 0 and 1), then ``msmult tables`` over both."""
     for seed in (0, 1):
         run_dir = tmp_path / "runs" / str(seed)
-        run_in_process(run_dir, "dataset=german", "fidelity_holdout_mode=split", f"seed={seed}")
+        run_in_process(run_dir, "dataset=german", "holdout.mode=split", f"seed={seed}")
     main("tables", [str(tmp_path / "runs")])
     numbers = pd.read_csv(tmp_path / "runs" / "study" / "study_multiplicity.csv")
     assert numbers[["dataset.name", "attack.budget", "seeds"]].values.tolist() == [

@@ -31,8 +31,10 @@ def test_report_numbers_become_dotted_metrics():
 
 
 def test_config_becomes_flat_text_params():
-    params = config_params({"rashomon": {"rates": [0.1, 0.2], "epsilon": 0.02}, "seed": 0})
-    assert params == {"rashomon.rates": "[0.1, 0.2]", "rashomon.epsilon": "0.02", "seed": "0"}
+    params = config_params(
+        {"rashomon": {"rates": [0.1, 0.2]}, "membership": {"epsilon": 0.02}, "seed": 0}
+    )
+    assert params == {"rashomon.rates": "[0.1, 0.2]", "membership.epsilon": "0.02", "seed": "0"}
 
 
 def test_a_folder_becomes_a_file_uri_and_urls_stay(tmp_path):
@@ -66,7 +68,7 @@ def test_a_sweep_logs_one_mlflow_run_per_job(tmp_path, monkeypatch):
     for name in ("MLFLOW_TRACKING_URI", "MLFLOW_ALLOW_FILE_STORE"):
         monkeypatch.delenv(name, raising=False)
     sweep = tmp_path / "sweep"
-    jobs = ("dataset=german", "budget=100", "seed=0,1", "fidelity_holdout_mode=split")
+    jobs = ("dataset=german", "budget=100", "seed=0,1", "holdout.mode=split")
     args = ("run", "-m", *small(*jobs), "tracking=mlflow", f"hydra.sweep.dir={sweep}")
     process = run_cli(*args, cwd=tmp_path)
     assert process.returncode == 0, process.stderr[-3000:]

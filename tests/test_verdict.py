@@ -147,10 +147,15 @@ def test_differences_exactly_at_a_tolerance_pass_and_judge_reports_the_tolerance
         {**exact, "equal_opportunity_difference": 0.5},
     ]
     table = pd.DataFrame(rows).assign(in_set=True)
-    verdict = Verdict(accuracy=0.25, gap=0.25, agreement=0.5)
+    verdict = Verdict(tolerances="fixed", accuracy=0.25, gap=0.25, agreement=0.5)
     assert verdict.passes(table, victim).tolist() == [True] * 5
     result = verdict.judge(table, victim)
-    assert result["tolerances"] == {"accuracy": 0.25, "gap": 0.25, "agreement": 0.5}
+    assert result["tolerances"] == {
+        "mode": "fixed",
+        "accuracy": 0.25,
+        "gap": 0.25,
+        "agreement": 0.5,
+    }
     assert (result["passed"], result["members"], result["share"]) == (5, 5, 1.0)
 
 

@@ -4,7 +4,7 @@ surrogate: a set whose members copy the base surrogate, far from the victim, fai
 import numpy as np
 import pandas as pd
 
-from msmult.analysis.evaluation import Evaluation
+from msmult.analysis.evaluation import Evaluation, Scoring
 from msmult.data.splits import Splits
 from msmult.metrics.verdict import Verdict
 from msmult.models.owner_retrains import OwnerRetrains
@@ -44,17 +44,8 @@ def evaluation(tolerances: str) -> Evaluation:
     near = VICTIM.copy()
     near[:4] = near[:4, ::-1]  # the owner's retrains differ from the victim on a few rows
     retrains = OwnerRetrains([Fixed(VICTIM), Fixed(near)], [1, 2], "off")
-    return Evaluation.of(
-        exploration,
-        splits(),
-        Fixed(VICTIM),
-        VICTIM,
-        Verdict(tolerances=tolerances),
-        retrains,
-        "dropout",
-        0,
-        1e-9,
-    )
+    scoring = Scoring(Verdict(tolerances=tolerances), "dropout", 0, 1e-9)
+    return Evaluation.of(exploration, splits(), Fixed(VICTIM), VICTIM, retrains, scoring)
 
 
 def test_members_far_from_the_victim_fail_though_they_equal_the_base_surrogate():

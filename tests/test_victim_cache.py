@@ -32,8 +32,7 @@ def config(tmp_path, **changes):
         "victim": {"epochs": 3},
         "seed": 0,
         "threads": 1,
-        "victim_cache": True,
-        "cache_dir": str(tmp_path),
+        "cache": {"victims": True, "dir": str(tmp_path)},
     }
     return OmegaConf.create({**values, **changes})
 
@@ -71,7 +70,10 @@ def test_key_changes_with_dataset_victim_seed_and_threads(tmp_path):
         )
     }
     assert len(keys) == 5
-    assert cache_key(config(tmp_path, cache_dir="/elsewhere"))[0] == cache_key(config(tmp_path))[0]
+    assert (
+        cache_key(config(tmp_path, cache={"victims": True, "dir": "/elsewhere"}))[0]
+        == cache_key(config(tmp_path))[0]
+    )
 
 
 @pytest.mark.parametrize("damage", ["weights", "meta", "probe"])
@@ -99,7 +101,12 @@ def test_sklearn_victims_and_disabled_cache_are_retrained(tmp_path, splits):
 
     logreg = SklearnClassifier(LogisticRegression(), n_classes=2)
     assert fit_victim(logreg, splits, config(tmp_path))[1] == "off"
-    assert fit_victim(victim(), splits, config(tmp_path, victim_cache=False))[1] == "off"
+    assert (
+        fit_victim(
+            victim(), splits, config(tmp_path, cache={"victims": False, "dir": str(tmp_path)})
+        )[1]
+        == "off"
+    )
     assert not (tmp_path / "victims").exists()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from msmult.attacks.base import Attack, SurrogateFactory
+from msmult.attacks.base import Attack, SurrogateFactory, as_attack
 from msmult.attacks.querying import query_all
 from msmult.attacks.transfer_set import TransferSet
 from msmult.errors import MsmultError
@@ -45,6 +45,7 @@ def prepare(attack: Attack, budget: int, pool: np.ndarray, domain: Any = None) -
     """Before any work: hand the attack the input domain (``use_domain``, for attacks that
     synthesise rows; it may refuse a domain it cannot work in) and let it refuse the budget
     (``check``)."""
+    attack = as_attack(attack)
     attack.use_domain(domain)
     attack.check(budget, len(pool))
 
@@ -58,6 +59,7 @@ def steal(
     seed: int,
 ) -> Theft:
     """Run ``attack`` through ``api`` and return the fit rows and an unbiased fidelity holdout."""
+    attack = as_attack(attack)
     if attack.exchangeable_rows:
         transfer = checked(attack, attack.run(api, pool, new_surrogate), api)
         fit, holdout = transfer.split(holdout_share, seed)

@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from msmult.attacks.base import Attack
+from msmult.attacks.base import Attack, as_attack
 from msmult.attacks.stealing import SurrogateFactory, Theft
 from msmult.errors import MsmultError
 from msmult.models.fitting import FitData, fit_many
-from msmult.rashomon.base import Explorer
+from msmult.rashomon.base import Explorer, as_explorer
 from msmult.rashomon.exploration import fidelity_loss
 from msmult.validation import choice, number, whole
 
@@ -99,6 +99,7 @@ class FidelityHoldout:
         """``split`` instead of ``crossfit`` when the explorer does not read folds or a run
         feature that is on (``in_sample_readers``, name -> on) scores the base surrogate on the
         holdout rows itself (the extremal search, budget curves)."""
+        explorer = as_explorer(explorer)
         blockers = [k for k, on in in_sample_readers.items() if on]
         blockers += [] if explorer.crossfit else [f"explorer {explorer.name}"]
         if self.mode == "crossfit" and blockers:
@@ -126,7 +127,8 @@ class FidelityHoldout:
             )
         x = np.concatenate([theft.fit.x, theft.holdout.x])
         targets = np.concatenate([theft.fit.targets, theft.holdout.targets])
-        loss_rows = np.arange(0 if attack.exchangeable_rows else len(theft.fit.x), len(x))
+        exchangeable = as_attack(attack).exchangeable_rows
+        loss_rows = np.arange(0 if exchangeable else len(theft.fit.x), len(x))
         if len(loss_rows) < self.folds:
             raise MsmultError(
                 f"holdout.folds={self.folds} is not allowed: the fidelity holdout has only "

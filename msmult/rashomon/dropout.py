@@ -56,13 +56,13 @@ class DropoutExplorer(Explorer):
 
     def __init__(
         self,
-        kinds: Sequence[str],
         rates: Sequence[float],
         draws_per_rate: int,
+        kinds: Sequence[str],
         models_per_pass: int,
         batch_rows: int,
-        threads: int,
         seed: int,
+        threads: int,
     ) -> None:
         self.set_parameters(
             kinds=kinds,
