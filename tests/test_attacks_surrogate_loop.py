@@ -61,9 +61,9 @@ ATTACKS = {
     "knockoff_adaptive": lambda: shipped(
         AdaptiveKnockoffAttack, n_clusters=5, rounds=3, step_rows=2
     ),
-    "jacobian": lambda: JacobianAttack(seed_rows=10),
-    "active kcenter": lambda: ActiveThiefAttack("kcenter", rounds=3),
-    "active entropy": lambda: ActiveThiefAttack("entropy", rounds=2, seed_share=0.3),
+    "jacobian": lambda: shipped(JacobianAttack, seed_rows=10),
+    "active kcenter": lambda: shipped(ActiveThiefAttack, "kcenter", rounds=3),
+    "active entropy": lambda: shipped(ActiveThiefAttack, "entropy", rounds=2, seed_share=0.3),
 }
 
 

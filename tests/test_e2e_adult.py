@@ -15,8 +15,11 @@ ADULT = (
     "budget=400",
     "victim.epochs=3",
     "surrogate.epochs=10",
+    "rashomon=dropout",
     "rashomon.draws_per_rate=3",
     "rashomon.rates=[0.01,0.05,0.1]",
+    "membership.calibration_models=3",
+    "owner.models=3",
 )
 
 

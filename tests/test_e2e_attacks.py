@@ -9,7 +9,13 @@ pytestmark = pytest.mark.e2e
 
 
 def test_equation_solving_recovers_a_logreg_victim_and_the_set_collapses(tmp_path):
-    report = run_in_process(tmp_path, "victim=logreg", "attack=equation_solving", "budget=500")
+    report = run_in_process(
+        tmp_path,
+        "victim=logreg",
+        "attack=equation_solving",
+        "budget=500",
+        "membership.epsilon=0.02",
+    )
     d_plus_1 = report["attack"]["fit_rows"] - 10  # verify_rows=10
     assert report["attack"]["queries_used"] == report["attack"]["holdout_rows"] + d_plus_1 + 10
     assert report["surrogate"]["fidelity"] > 0.999

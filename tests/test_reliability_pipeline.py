@@ -26,11 +26,10 @@ def test_surrogate_fits_on_fit_rows_and_loss_is_measured_on_holdout_rows(tmp_pat
         "budget=200",
         "cache.victims=false",
         f"cache.dir={tmp_path}",
+        "holdout.mode=split",  # cross-fitting is tested with its own module
     ]
     with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
         cfg = compose("config", overrides=overrides)
-        if "fidelity_holdout_mode" in cfg:  # cross-fitting is tested with its own module
-            cfg = compose("config", overrides=[*overrides, "holdout.mode=split"])
     seen: dict = {"fits": []}
     real_fit, real_steal, real_check = (
         TorchClassifier.fit,

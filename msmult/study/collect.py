@@ -107,9 +107,9 @@ def members(runs: pd.DataFrame) -> pd.DataFrame:
 def member_scores(
     predictions: pd.DataFrame, class_names: list, positive_class: object
 ) -> np.ndarray:
-    """The members' (m, n, c) test scores from predictions.parquet's ``<model>:p_<class>`` columns
+    """The members' (m, n, c) test scores from predictions.parquet's ``m<index>:p_<class>`` columns
     (binary runs store the positive class only; the other class is one minus it)."""
-    probabilities = predictions.filter(regex=r"^(?!victim:)[^:]+:p_")
+    probabilities = predictions.filter(regex=r"^m\d+:p_")  # members; owner retrains: o01, ...
     models = list(dict.fromkeys(column.split(":p_", 1)[0] for column in probabilities))
     if len(class_names) == 2:
         positive = probabilities[[f"{model}:p_{positive_class}" for model in models]].to_numpy().T
