@@ -7,10 +7,10 @@ slices equal the single products; torch's own convolution, model by model; one f
 with per-model id offsets), so a model's numbers do not depend on how many models share its
 stack, nor on which.
 
-All N models' parameters live in one (N, B) tensor, model i's in row i, each parameter at an
-offset that is a multiple of 64 floats and B a multiple of 64 too: torch's vectorised kernels (Adam's
-update above all) then handle every model's values the same way, whatever N and the thread count
-(a short tensor's tail otherwise takes a scalar path that rounds differently).
+Each parameter of the N models lives in one (N, P) tensor, model i's values in row i, P rounded up
+to a multiple of 64 floats: torch's vectorised kernels (Adam's update above all) then handle every
+model's values the same way, whatever N and the thread count (a short tensor's tail otherwise
+takes a scalar path that rounds differently).
 
 An architecture opts in with ``stacked_layers()``: its layers as ``(parameter prefix, layer)`` in
 the order its ``forward`` applies them (msmult's MLP, CNN and text models do). Supported layers:
@@ -31,7 +31,7 @@ from torch.nn import functional as F
 from msmult.models.text import MeanEmbedding
 
 Layer = Callable[["StackedNet", torch.Tensor], torch.Tensor]
-ALIGN = 64  # floats: parameter offsets and the row length B are multiples of this
+ALIGN = 64  # floats: each model's row of a parameter is padded to a multiple of this
 
 
 class NotStackable(Exception):
@@ -81,7 +81,7 @@ def per_row(fn: Callable[[torch.Tensor], torch.Tensor]) -> Layer:
 
 
 def mean_embedding(prefix: str, layer: MeanEmbedding) -> Layer:
-    """The text model's mean of non-padding embeddings: the (N, B) parameter tensor read as one
+    """The text model's mean of non-padding embeddings: the table's (N, P) tensor read as one
     table of D-wide rows, model i's ids shifted to its own rows, each row's embeddings gathered
     and summed with its weights (a gather rather than ``embedding_bag``, whose gradient adds up
     repeated ids in an order that depends on the other models' ids)."""
@@ -119,10 +119,12 @@ def stacked_layer(prefix: str, layer: nn.Module) -> Layer:
 class StackedNet:
     """N modules of one architecture trained as one (see the module docstring).
 
-    ``flat``: the (N, B) leaf tensor (requiring grad) holding every model's parameters, copied
-    from the modules; ``params``: name -> (N, ...) views of it; ``thread_safe``: whether a
-    model's numbers are the same on any number of threads when N > 1 (not with convolutions); ``forward(x)``: (N, rows, ...)
-    inputs -> (N, rows, classes) logits; ``copy_into(modules, flat)`` writes parameters back."""
+    ``leaves``: name -> (N, P) leaf tensor (requiring grad) holding that parameter of every
+    model, row i model i's values (P: its size rounded up to ``ALIGN``); ``params``: name ->
+    (N, ...) views of them in the parameter's shape; ``thread_safe``: whether a model's numbers
+    are the same on any number of threads when N > 1 (not with convolutions);
+    ``forward(x)``: (N, rows, ...) inputs -> (N, rows, classes) logits;
+    ``copy_into(modules, state)`` writes parameters back."""
 
     def __init__(self, modules: Sequence[nn.Module]) -> None:
         template = modules[0]
@@ -135,54 +137,62 @@ class StackedNet:
         self.layers = [stacked_layer(prefix, layer) for prefix, layer in layers]
         # torch's CPU convolution sums in an order that depends on its thread count
         self.thread_safe = not any(isinstance(layer, nn.Conv2d) for _, layer in layers)
-        widths = [layer.embedding_dim for _, layer in layers if isinstance(layer, MeanEmbedding)]
-        self.align = math.lcm(ALIGN, *widths)
         self.shapes = {name: value.shape for name, value in template.named_parameters()}
-        self.offsets, end = {}, 0
-        for name, shape in self.shapes.items():
-            self.offsets[name] = end
-            end += -(-math.prod(shape) // self.align) * self.align
-        self.width = end
-        rows = [self.pack(module) for module in modules]
-        self.flat = torch.stack(rows).requires_grad_()
-        self.params = self.views(self.flat)
+        # an embedding's rows of D values stay whole: its padding is a multiple of D too
+        self.aligns = {
+            f"{prefix}.weight": math.lcm(ALIGN, layer.embedding_dim)
+            for prefix, layer in layers
+            if isinstance(layer, MeanEmbedding)
+        }
+        self.leaves = {
+            name: self.stacked(name, [dict(m.named_parameters())[name] for m in modules])
+            for name in self.shapes
+        }
+        self.params = self.views(self.leaves)
 
-    def pack(self, module: nn.Module) -> torch.Tensor:
-        """One model's parameters as a row of B values (zeros between them)."""
-        values = dict(module.named_parameters())
-        row = next(iter(values.values())).new_zeros(self.width)
-        for name, offset in self.offsets.items():
-            row[offset : offset + values[name].numel()] = values[name].detach().flatten()
-        return row
+    def stacked(self, name: str, values: list[torch.Tensor]) -> torch.Tensor:
+        """One parameter of every model as an (N, P) leaf, zeros after each model's values."""
+        size, align = math.prod(self.shapes[name]), self.aligns.get(name, ALIGN)
+        leaf = values[0].new_zeros((len(values), -(-size // align) * align))
+        with torch.no_grad():
+            for row, value in zip(leaf, values):
+                row[:size] = value.detach().flatten()
+        return leaf.requires_grad_()
 
-    def views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Name -> (N, ...) view of ``flat``'s values of that parameter."""
+    def views(self, leaves: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Name -> (N, ...) view of that parameter's (N, P) tensor, in the parameter's shape."""
         return {
-            name: flat[:, offset : offset + math.prod(self.shapes[name])].view(
-                -1, *self.shapes[name]
-            )
-            for name, offset in self.offsets.items()
+            name: leaf[:, : math.prod(self.shapes[name])].view(-1, *self.shapes[name])
+            for name, leaf in leaves.items()
         }
 
     def table(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """``flat`` as one table of D-wide rows (D: the embedding ``name``'s width) and the row
-        where each model's embedding starts in it."""
-        width = self.shapes[name][1]
-        first = torch.arange(len(self.flat), device=self.flat.device) * (self.width // width)
-        return self.flat.view(-1, width), first + self.offsets[name] // width
+        """An embedding's (N, P) tensor read as one table of D-wide rows, and the row where each
+        model's embedding starts in it."""
+        leaf, width = self.leaves[name], self.shapes[name][1]
+        first = torch.arange(len(leaf), device=leaf.device) * (leaf.shape[1] // width)
+        return leaf.view(-1, width), first
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
             x = layer(self, x)
         return x
 
+    def zero_grad(self) -> None:
+        for leaf in self.leaves.values():
+            leaf.grad = None
+
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        """A copy of every model's parameters (name -> (N, P))."""
+        return {name: leaf.detach().clone() for name, leaf in self.leaves.items()}
+
     @torch.no_grad()
-    def copy_into(self, modules: Sequence[nn.Module], flat: torch.Tensor) -> None:
-        """Load model i's parameters from row i of ``flat`` into ``modules[i]``."""
-        views = self.views(flat)
+    def copy_into(self, modules: Sequence[nn.Module], state: dict[str, torch.Tensor]) -> None:
+        """Load model i's parameters from row i of each of ``state``'s (N, P) tensors."""
+        views = self.views(state)
         for index, module in enumerate(modules):
             module.load_state_dict({name: value[index].clone() for name, value in views.items()})
 
     def parameter_count(self) -> int:
-        """Values per model, padding included (B)."""
-        return self.width
+        """Values per model, padding included."""
+        return sum(leaf.shape[1] for leaf in self.leaves.values())

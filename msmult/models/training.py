@@ -200,7 +200,7 @@ def train_stack(plans: list[Plan], x_all: torch.Tensor, targets: torch.Tensor) -
     template = plans[0].model
     device = x_all.device
     stack = StackedNet([plan.model.module_ for plan in plans])
-    optimiser = Adam([stack.flat], template.weight_decay, fused=True)
+    optimiser = Adam(list(stack.leaves.values()), template.weight_decay, fused=True)
     stopping = StackedStopping(plans, stack)
     generators = [torch.Generator().manual_seed(plan.model.seed) for plan in plans]
     steps = math.ceil(len(plans[0].rows) / template.batch_size)
@@ -219,7 +219,7 @@ def train_stack(plans: list[Plan], x_all: torch.Tensor, targets: torch.Tensor) -
                     logits.flatten(0, 1), targets[index[step]].flatten(0, 1), reduction="none"
                 ).view(rows.shape)
                 total = ((loss * rows).sum(1) / rows.sum(1).clamp(min=1.0)).sum()
-                stack.flat.grad = None
+                stack.zero_grad()
                 total.backward()
                 optimiser.step(lr)
                 advance(1)
@@ -243,7 +243,7 @@ class StackedStopping:
         self.best_epoch = {i: -1 for i in self.watched}
         self.losses: dict[int, list[float]] = {i: [] for i in self.watched}
         self.stopped: set[int] = set()
-        self.best = stack.flat.detach().clone()
+        self.best = stack.snapshot()
 
     @torch.no_grad()
     def all_stopped(self, epoch: int) -> bool:
@@ -264,7 +264,8 @@ class StackedStopping:
             if patience is not None and epoch - self.best_epoch[i] >= patience:
                 self.stopped.add(i)
         if improved:
-            self.best[improved] = self.stack.flat.detach()[improved]
+            for name, leaf in self.stack.leaves.items():
+                self.best[name][improved] = leaf.detach()[improved]
         return len(self.stopped) == len(self.plans)
 
     def validation_logits(self) -> torch.Tensor:
@@ -287,11 +288,12 @@ class StackedStopping:
             model = self.plans[i].model
             model.best_epoch_, model.val_losses_ = self.best_epoch[i], self.losses[i]
 
-    def final_state(self) -> torch.Tensor:
-        """Every model's weights to keep (a (N, B) tensor): its best epoch's for watched models,
+    def final_state(self) -> dict[str, torch.Tensor]:
+        """Every model's weights to keep (name -> (N, P)): its best epoch's for watched models,
         else its last."""
-        state = self.stack.flat.detach().clone()
-        state[self.watched] = self.best[self.watched]
+        state = self.stack.snapshot()
+        for name in state:
+            state[name][self.watched] = self.best[name][self.watched]
         return state
 
 
