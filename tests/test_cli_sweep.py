@@ -44,3 +44,20 @@ def test_rerunning_a_sweep_skips_finished_jobs_and_redoes_killed_ones(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     assert "skipped 1 job(s)" in again.stdout + again.stderr
     assert (jobs[0] / MARKER).is_file()
+
+
+def test_a_sweep_over_result_changing_threads_never_overwrites_a_job(tmp_path):
+    """``threads`` may change trained weights in the last bits, so each value gets its own folder
+    and fingerprint; ``memory_gb`` cannot, so a second value of it finds the job already done."""
+    sweep = tmp_path / "sweep"
+    base = ("dataset=german", "budget=100", "holdout.mode=split", *small())
+    first = run_cli("run", "-m", *base, "threads=1,2", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    folders = sorted(p.parent.name for p in sweep.glob("*/report.json"))
+    assert len(folders) == 2 and all("threads=" in name for name in folders)
+    neutral = run_cli(
+        "run", "-m", *base, "threads=1", "memory_gb=1,2", f"hydra.sweep.dir={sweep}", cwd=tmp_path
+    )
+    assert neutral.returncode == 0, neutral.stderr[-2000:]
+    assert "skipped 2 job(s)" in neutral.stdout + neutral.stderr  # the threads=1 job, twice
+    assert sorted(p.parent.name for p in sweep.glob("*/report.json")) == folders
