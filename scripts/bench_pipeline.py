@@ -15,13 +15,11 @@ Usage: python scripts/bench_pipeline.py [--runs adult1001 davidson ham10000] [--
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from cli_run import timed_run
 
 RUNS = {
     "adult1001": ["dataset=adult", "rashomon.draws_per_rate=50"],
@@ -37,18 +35,11 @@ TARGETS = {
 
 def run(name: str, extra: list[str], cache: Path, folder: Path) -> dict:
     """Run one benchmark configuration; its stage seconds plus ``wall_s``."""
-    run_dir = folder / name
     env = {**os.environ, "MSMULT_CACHE_DIR": str(cache)}
-    args = [sys.executable, "-m", "msmult", "run", *RUNS[name], *extra, f"hydra.run.dir={run_dir}"]
-    began = time.perf_counter()
-    process = subprocess.run(args, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - began
-    if process.returncode != 0:
-        sys.exit(f"{name} failed:\n{process.stderr[-2000:]}")
-    report = json.loads((run_dir / "report.json").read_text())
+    report = timed_run([*RUNS[name], *extra], folder / name, env)
     return {
         **report["timing"],
-        "wall_s": round(wall, 2),
+        "wall_s": report["wall_s"],
         "candidates": report["rashomon"]["candidates"],
         "set_size": report["multiplicity"]["set_size"],
     }

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import urllib3
+from cli_run import timed_run
 
 from msmult.data.adult import AdultDataset
 from msmult.remote.protocols import Codec
@@ -66,19 +67,6 @@ def rows_per_second(url: str, passes: int, batch_rows: int = 256) -> list[float]
     return rates
 
 
-def timed_run(args: list[str], env: dict[str, str], folder: Path) -> float:
-    began = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "msmult", "run", *args, f"hydra.run.dir={folder}"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        raise SystemExit(done.stderr[-2000:])
-    return time.perf_counter() - began
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="runs of each kind")
@@ -96,10 +84,12 @@ def main() -> None:
         )
         local, remote = [], []
         for i in range(options.runs):
-            local.append(timed_run([], env, work / f"local{i}"))
+            local.append(timed_run([], work / f"local{i}", env)["wall_s"])
             ledger = f"victim.ledger={work / f'ledger{i}.jsonl'}"
             remote.append(
-                timed_run(["victim=remote", f"victim.url={url}", ledger], env, work / f"remote{i}")
+                timed_run(["victim=remote", f"victim.url={url}", ledger], work / f"remote{i}", env)[
+                    "wall_s"
+                ]
             )
             print(f"run {i + 1}: in-process {local[-1]:.1f} s, over HTTP {remote[-1]:.1f} s")
         ratio = statistics.median(remote) / statistics.median(local)

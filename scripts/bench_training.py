@@ -8,7 +8,8 @@ true labels, in a child process per measurement, whose peak memory (max RSS) is 
   batched  N models with their own seeds and bootstrap resamples, trained together
   serial   the one-at-a-time loop msmult falls back to for architectures that do not stack,
            timed on --serial models and scaled to N (the column says so)
-Part 2 runs the real CLI (``python -m msmult run ...``) and reads ``timing`` from report.json.
+Part 2 runs the real CLI (``python -m msmult run ...``) and reads ``timing`` from report.json;
+the refit runs print "ratio", the rashomon stage over the surrogate stage (one fit) of that run.
 Victims come from the cache folder given: run the script twice for numbers with cached victims.
 
 Usage: python scripts/bench_training.py [--models 20] [--serial 3] [--cache DIR]
@@ -26,14 +27,19 @@ import tempfile
 import time
 from pathlib import Path
 
+from cli_run import timed_run
+
 DATASETS = {"mlp": "adult", "cnn": "ham10000", "text": "davidson"}
+# Refit runs hold out a split (so the surrogate stage is one fit) and fix epsilon (so the rashomon
+# stage is the refits alone, no calibration refits): "ratio" is rashomon / surrogate seconds.
+REFITS = ["holdout.mode=split", "membership.epsilon=0.02", "rashomon=bootstrap"]
 RUNS = {
     "default": ["dataset=adult"],
     "compare": ["dataset=adult", "rashomon=compare"],
-    "bootstrap51": ["dataset=adult", "rashomon=bootstrap", "rashomon.n_models=51"],
-    "bootstrap21": ["dataset=adult", "rashomon=bootstrap", "rashomon.n_models=21"],
-    "ham_refits": ["dataset=ham10000", "rashomon=bootstrap", "rashomon.n_models=21"],
-    "davidson_refits": ["dataset=davidson", "rashomon=bootstrap", "rashomon.n_models=21"],
+    "bootstrap51": ["dataset=adult", *REFITS, "rashomon.n_models=51"],
+    "bootstrap21": ["dataset=adult", *REFITS, "rashomon.n_models=21"],
+    "ham_refits": ["dataset=ham10000", *REFITS, "rashomon.n_models=21"],
+    "davidson_refits": ["dataset=davidson", *REFITS, "rashomon.n_models=21"],
     "ham_compare": ["dataset=ham10000", "rashomon=compare"],
     "davidson_compare": ["dataset=davidson", "rashomon=compare"],
 }
@@ -105,25 +111,24 @@ def fits_table(models: int, serial: int) -> None:
 
 def run(name: str, cache: Path, folder: Path) -> dict:
     """One CLI run: its stage seconds plus the wall time of the whole process."""
-    run_dir = folder / name
-    env = {**os.environ, "MSMULT_CACHE_DIR": str(cache)}
-    args = [sys.executable, "-m", "msmult", "run", *RUNS[name], f"hydra.run.dir={run_dir}"]
-    began = time.perf_counter()
-    process = subprocess.run(args, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - began
-    if process.returncode != 0:
-        sys.exit(f"{name} failed:\n{process.stderr[-2000:]}")
-    report = json.loads((run_dir / "report.json").read_text())
-    return {**report["timing"], "wall_s": wall}
+    report = timed_run(RUNS[name], folder / name, {**os.environ, "MSMULT_CACHE_DIR": str(cache)})
+    return {**report["timing"], "wall_s": report["wall_s"]}
 
 
 def runs_table(names: list[str], cache: Path) -> None:
     stages = ("victim_s", "owner_s", "surrogate_s", "rashomon_s", "metrics_s", "total_s", "wall_s")
-    print(f"\n{'run':17}" + "".join(f"{s[:-2]:>10}" for s in stages))
+    print(f"\n{'run':17}" + "".join(f"{s[:-2]:>10}" for s in stages) + "     ratio")
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
             timing = run(name, cache, Path(folder))
-            print(f"{name:17}" + "".join(f"{timing.get(s, float('nan')):10.2f}" for s in stages))
+            ratio = (
+                timing["rashomon_s"] / timing["surrogate_s"] if REFITS[0] in RUNS[name] else None
+            )
+            print(
+                f"{name:17}"
+                + "".join(f"{timing.get(s, float('nan')):10.2f}" for s in stages)
+                + (f"{ratio:10.1f}" if ratio is not None else "")
+            )
 
 
 def main() -> None:
