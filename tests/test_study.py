@@ -26,6 +26,7 @@ from msmult.study.collect import (
     KEYS,
     across_seeds,
     capacities,
+    checkpoint_points,
     collect,
     member_scores,
     repeated_seeds,
@@ -42,6 +43,7 @@ def fake_run(
     budget: int = 500,
     seed: int = 0,
     complete: bool = True,
+    checkpoints: tuple[int, ...] = (),
 ) -> Path:
     """A run dir as ``msmult run`` leaves it, with numbers that depend on the seed: fidelity
     0.8 + 0.01 * seed, set size 3 + seed, ambiguity vs victim 0.1 * (seed + 1)."""
@@ -99,6 +101,11 @@ def fake_run(
         "seed": seed,
         "timing": {"total_s": 1.0},
     }
+    if checkpoints:  # share of thieves passing: 0.2 * seed at the first checkpoint, then 1
+        report["budget_curve"] = [
+            {"budget": b, "fidelity": 0.9, "ambiguity_vs_victim": 0.1, "thieves_share": share}
+            for b, share in zip(checkpoints, [0.2 * seed, *[1.0] * len(checkpoints)])
+        ]
     n = report["dataset"]["test_rows"]
     predictions = pd.DataFrame(
         {
@@ -209,6 +216,23 @@ def test_tables_writes_csv_markdown_latex_and_figures(study_dir: Path, capsys):
     assert len(pd.read_csv(out / "runs.csv")) == 4
     for kind in ("epsilon", "capacity_cdf", "fairness", "fidelity_fairness", "budget"):
         assert (out / f"{kind}_adult.png").stat().st_size > 10_000
+
+
+def test_runs_with_budget_checkpoints_get_a_point_per_checkpoint_and_a_figure(tmp_path: Path):
+    for seed in range(2):
+        fake_run(tmp_path / f"seed={seed}", budget=1000, seed=seed, checkpoints=(500, 1000))
+    fake_run(tmp_path / "no-checkpoints", attack="random")
+    points = checkpoint_points(collect([tmp_path]).runs)
+    assert sorted(zip(points["seed"], points["checkpoint.budget"])) == [
+        (0, 500),
+        (0, 1000),
+        (1, 500),
+        (1, 1000),
+    ]
+    first = points[points["checkpoint.budget"] == 500]
+    assert first["checkpoint.thieves_share"].mean() == pytest.approx(0.1)
+    main("plots", [str(tmp_path)])
+    assert (tmp_path / "study" / "equivalence_adult.png").stat().st_size > 10_000
 
 
 def test_plots_writes_only_figures_into_the_default_folder(study_dir: Path):

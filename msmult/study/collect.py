@@ -85,12 +85,25 @@ def repeated_seeds(runs: pd.DataFrame) -> pd.DataFrame:
     return counts[counts["size"] > counts["nunique"]]
 
 
+def curve_points(runs: pd.DataFrame, column: str, prefix: str) -> pd.DataFrame:
+    """One row per run and point of its list-valued report ``column`` (a curve), the point's
+    values as ``<prefix>.<name>``; runs without the curve are left out."""
+    columns = ["run_dir", *KEYS, "seed", "surrogate.fidelity", "surrogate.accuracy"]
+    if column not in runs:
+        return pd.DataFrame(columns=columns)
+    curve = runs[[*columns, column]].explode(column, ignore_index=True).dropna(subset=[column])
+    points = pd.json_normalize(curve[column].tolist()).add_prefix(f"{prefix}.")
+    return pd.concat([curve[columns].reset_index(drop=True), points], axis=1)
+
+
 def epsilon_points(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per run and epsilon of its epsilon curve, curve values as ``curve.<name>``."""
-    columns = ["run_dir", *KEYS, "seed", "surrogate.fidelity", "surrogate.accuracy"]
-    curve = runs[[*columns, CURVE]].explode(CURVE, ignore_index=True).dropna(subset=[CURVE])
-    points = pd.json_normalize(curve[CURVE].tolist()).add_prefix("curve.")
-    return pd.concat([curve[columns].reset_index(drop=True), points], axis=1)
+    return curve_points(runs, CURVE, "curve")
+
+
+def checkpoint_points(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per run and budget checkpoint (``budget_checkpoints``), as ``checkpoint.<name>``."""
+    return curve_points(runs, "budget_curve", "checkpoint")
 
 
 def members(runs: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,14 @@ import pandas as pd
 
 from msmult.metrics import GAP_LABELS, GAPS, registry
 from msmult.report.plots import EPSILON_AXIS, panel_grid, plt, save
-from msmult.study.collect import KEYS, across_seeds, capacities, epsilon_points, members
+from msmult.study.collect import (
+    KEYS,
+    across_seeds,
+    capacities,
+    checkpoint_points,
+    epsilon_points,
+    members,
+)
 from msmult.study.tables import KEY_LABELS
 
 GROUP = KEYS[1:]  # attack, API setting, budget: the run group within a dataset
@@ -104,6 +111,27 @@ def budget_figures(runs: pd.DataFrame, out: Path) -> Written:
     return per_dataset(runs[budgets > 1], out, "budget", what, draw)
 
 
+def equivalence_figures(runs: pd.DataFrame, out: Path) -> Written:
+    """Per dataset with budget checkpoints: the share of the thieves' copies within the owner's
+    envelope, fidelity and ambiguity vs the checkpoint's queries (the budget to equivalence)."""
+    metrics = {
+        "checkpoint.thieves_share": "thieves' copies within the owner's envelope\n(share, 0-1)",
+        "checkpoint.fidelity": "base surrogate fidelity\n(share of rows, 0-1)",
+        "checkpoint.ambiguity_vs_victim": "ambiguity vs victim\n(share of rows, 0-1)",
+    }
+    points = checkpoint_points(runs)
+    if "checkpoint.thieves_share" not in points:  # no owner's yardstick: nothing to reach
+        return []
+    points = points.dropna(subset=["checkpoint.thieves_share"])
+
+    def draw(frame: pd.DataFrame, dataset: str) -> plt.Figure:
+        title = f"{dataset}: the thieves' copies against the owner's envelope vs queries"
+        return mean_lines(frame, "checkpoint.budget", GROUP, metrics, "queries", title)
+
+    what = "share of thieves' copies within the owner's envelope vs queries"
+    return per_dataset(points, out, "equivalence", what, draw)
+
+
 def capacity_figures(runs: pd.DataFrame, out: Path) -> Written:
     def draw(rows: pd.DataFrame, dataset: str) -> plt.Figure:
         figure, axis = plt.subplots(figsize=(6, 4.2), layout="constrained")
@@ -175,5 +203,11 @@ def fairness_figures(runs: pd.DataFrame, out: Path) -> Written:
 
 def write_figures(runs: pd.DataFrame, out: Path) -> Written:
     """Every study figure into ``out``; return (file, what) pairs."""
-    kinds = (epsilon_figures, capacity_figures, fairness_figures, budget_figures)
+    kinds = (
+        epsilon_figures,
+        capacity_figures,
+        fairness_figures,
+        budget_figures,
+        equivalence_figures,
+    )
     return [item for kind in kinds for item in kind(runs, out)]
