@@ -269,3 +269,13 @@ SHIPPED_NODES = [
         for name in ("rounded", "gaussian_noise", "reverse_sigmoid", "mad")
     ),
 ]
+
+
+def modelless_task(
+    epsilon: float = 0.1, grid: tuple[float, ...] = (), eval_sets: dict | None = None
+) -> ExplorationTask:
+    """A task without models (2 fit and 2 holdout rows of uniform targets, 3 test rows): enough
+    for the checks that read only its shapes and epsilons."""
+    x, targets = np.zeros((2, 1)), np.full((2, 2), 0.5)
+    eval_sets = eval_sets or {"test": np.zeros((3, 1))}
+    return ExplorationTask(None, None, x, targets, x, targets, eval_sets, epsilon, grid)

@@ -83,6 +83,18 @@ class FakeEndpoint:
         return sum(v2_rows(body)[0] for body, _ in self.seen)
 
 
+def respond(
+    handler: BaseHTTPRequestHandler, status: int, payload: bytes, headers: dict | None = None
+) -> None:
+    """Send ``payload`` as a JSON answer with ``status`` and extra ``headers``."""
+    handler.send_response(status)
+    for key, value in {"Content-Type": "application/json", **(headers or {})}.items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
 @contextmanager
 def fake_endpoint(*script: Reply | Callable[[dict], Reply]) -> Iterator[FakeEndpoint]:
     endpoint = FakeEndpoint(list(script))
@@ -97,12 +109,7 @@ def fake_endpoint(*script: Reply | Callable[[dict], Reply]) -> Iterator[FakeEndp
             payload = (
                 reply.body if reply.body is not None else json.dumps(good_answer(body)).encode()
             )
-            self.send_response(reply.status)
-            for key, value in {"Content-Type": "application/json", **reply.headers}.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            respond(self, reply.status, payload, reply.headers)
 
         def log_message(self, *args: object) -> None:
             pass
@@ -123,21 +130,14 @@ def throttling_proxy(target: str, first: int) -> Iterator[tuple[str, list[int]]]
             data = self.rfile.read(int(self.headers["Content-Length"]))
             if len(statuses) < first:
                 statuses.append(429)
-                self.send_response(429)
-                self.send_header("Retry-After", "0")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                respond(self, 429, b"", {"Retry-After": "0"})
                 return
             headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
             forwarded = urllib.request.Request(target + self.path, data, headers, method="POST")
             with urllib.request.urlopen(forwarded) as answer:
                 payload = answer.read()
                 statuses.append(answer.status)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            respond(self, 200, payload)
 
         def log_message(self, *args: object) -> None:
             pass

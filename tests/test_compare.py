@@ -6,12 +6,12 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import Recorder, constant_task, shipped
+from helpers import Recorder, constant_task, modelless_task, shipped
 
 import msmult.rashomon.compare as compare_module
 from msmult.analysis.comparison import compare_explorers, covered, equal_size_ambiguity
 from msmult.errors import MsmultError
-from msmult.rashomon import Exploration, ExplorationTask
+from msmult.rashomon import Exploration
 from msmult.rashomon.compare import CompareExplorer, stack
 from msmult.rashomon.refit import (
     refit_seeds,
@@ -28,16 +28,7 @@ def part(kind, losses, value):
 
 
 def test_stack_keeps_one_base_row_and_labels_every_candidate_with_its_explorer():
-    task = ExplorationTask(
-        None,
-        None,
-        np.zeros((2, 1)),
-        np.full((2, 2), 0.5),
-        np.zeros((2, 1)),
-        np.full((2, 2), 0.5),
-        {"test": np.zeros((2, 1))},
-        0.1,
-    )
+    task = modelless_task(eval_sets={"test": np.zeros((2, 1))})
     joined = stack(
         [
             ("dropout", part("bernoulli", [1.0, 1.05, 1.3], 0.6), 0.5),

@@ -4,6 +4,7 @@ out-of-sample (each row's loss comes from a fold model that never saw it)."""
 import logging
 import math
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -146,16 +147,9 @@ def test_dropout_membership_losses_are_out_of_sample_under_crossfit(one_thread):
     """Random labels: an MLP that memorises its rows has ~0 loss on them, a high loss elsewhere.
     Dropout's base loss (row 0) must be the high, out-of-fold one."""
     x, base = random_label_folds()
-    task = ExplorationTask(
-        base.surrogate,
-        memorising_mlp,
-        base.fit_x,
-        base.fit_targets,
-        base.holdout_x,
-        base.holdout_targets,
-        {"test": x[:3]},
-        0.05,
-        folds=base.folds,
+    task = replace(
+        ExplorationTask.from_base(base, memorising_mlp, {"test": x[:3]}, (), seed=0),
+        epsilon=0.05,
     )
     in_sample = fidelity_loss(base.surrogate.predict_proba(base.holdout_x), base.holdout_targets)
     losses = shipped(DropoutExplorer, [0.05], 2, ["bernoulli"]).explore(task).losses
@@ -182,16 +176,11 @@ def test_dropout_progress_counts_every_fold_once(one_thread, monkeypatch):
 
     monkeypatch.setattr(dropout_module, "progress_bar", Bar)
     x, base = random_label_folds()
-    task = ExplorationTask(
-        base.surrogate,
-        memorising_mlp,
-        base.fit_x,
-        base.fit_targets,
-        base.holdout_x,
-        base.holdout_targets,
-        {"test": x[:3], "more": x[3:6]},
-        10.0,
-        folds=base.folds,
+    task = replace(
+        ExplorationTask.from_base(
+            base, memorising_mlp, {"test": x[:3], "more": x[3:6]}, (), seed=0
+        ),
+        epsilon=10.0,
     )
     shipped(DropoutExplorer, [0.05], 3, ["bernoulli"]).explore(task)
     assert bars == [{"total": (2 + 2) * 4, "advanced": (2 + 2) * 4}]

@@ -3,9 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import modelless_task
 
 from msmult.errors import MsmultError
-from msmult.rashomon import Exploration, ExplorationTask, fidelity_loss
+from msmult.rashomon import Exploration, fidelity_loss
 from msmult.rashomon.exploration import check_exploration, within_reach
 
 
@@ -19,20 +20,12 @@ def test_fidelity_loss_is_the_mean_cross_entropy_in_nats():
     np.testing.assert_allclose(batched, [expected, np.log(2) / 2], rtol=1e-9)
 
 
-def make_task(epsilon=0.1, grid=()):
-    x = np.zeros((4, 2))
-    targets = np.full((4, 2), 0.5)
-    return ExplorationTask(
-        None, None, x, targets, x, targets, {"test": np.zeros((3, 2))}, epsilon, grid
-    )
-
-
 def test_task_checks_epsilons_with_the_key_name():
     with pytest.raises(MsmultError, match="membership.epsilon='abc'"):
-        make_task(epsilon="abc")
+        modelless_task(epsilon="abc")
     with pytest.raises(MsmultError, match="membership.epsilon_grid"):
-        make_task(grid=[0.0, -1.0])
-    assert make_task(grid=[0, 0.02]).largest_epsilon == pytest.approx(0.1)
+        modelless_task(grid=[0.0, -1.0])
+    assert modelless_task(grid=[0, 0.02]).largest_epsilon == pytest.approx(0.1)
 
 
 def exploration(m=2, rows=3):
@@ -42,28 +35,14 @@ def exploration(m=2, rows=3):
 
 
 def test_a_matching_exploration_passes_and_a_wrong_one_is_named():
-    check_exploration(exploration(), make_task(), "mine", classes=2)
+    check_exploration(exploration(), modelless_task(), "mine", classes=2)
     with pytest.raises(MsmultError, match=r"explorer mine returned scores\['test'\] of shape"):
-        check_exploration(exploration(rows=5), make_task(), "mine", classes=2)
+        check_exploration(exploration(rows=5), modelless_task(), "mine", classes=2)
     with pytest.raises(MsmultError, match="explorer mine returned dict"):
-        check_exploration({}, make_task(), "mine", classes=2)
+        check_exploration({}, modelless_task(), "mine", classes=2)
 
 
 EXPECTED = "; expected an Exploration with m >= 1 candidates (row 0 = the base surrogate)"
-
-
-def contract_task(epsilon=0.1, grid=(0.3, 0.05), eval_sets=None):
-    return ExplorationTask(
-        None,
-        None,
-        np.zeros((2, 1)),
-        np.full((2, 2), 0.5),
-        np.zeros((2, 1)),
-        np.full((2, 2), 0.5),
-        eval_sets or {"test": np.zeros((3, 1))},
-        epsilon,
-        grid,
-    )
 
 
 def found(losses, scores, scored=None, rows=None):
@@ -79,13 +58,13 @@ def half(m, classes=2, value=0.5):
 
 def test_task_needs_test_rows_and_normalises_its_grid():
     with pytest.raises(ValueError, match="eval_sets must hold the test rows under 'test'"):
-        contract_task(eval_sets={"val": np.zeros((3, 1))})
-    task = contract_task(0.1, [0, 0.05])
+        modelless_task(grid=(0.3, 0.05), eval_sets={"val": np.zeros((3, 1))})
+    task = modelless_task(0.1, [0, 0.05])
     assert task.epsilon_grid == (0.0, 0.05) and type(task.epsilon_grid[0]) is float
-    assert contract_task(0.1, (0.3, 0.05)).largest_epsilon == 0.3
-    assert contract_task(0.4, (0.3,)).largest_epsilon == 0.4
-    assert contract_task(0.2, ()).largest_epsilon == 0.2
-    assert contract_task(0.0, ()).epsilon == 0.0  # the boundary: 0 is allowed
+    assert modelless_task(0.1, (0.3, 0.05)).largest_epsilon == 0.3
+    assert modelless_task(0.4, (0.3,)).largest_epsilon == 0.4
+    assert modelless_task(0.2, ()).largest_epsilon == 0.2
+    assert modelless_task(0.0, ()).epsilon == 0.0  # the boundary: 0 is allowed
     assert (task.seed, task.folds) == (0, ())
 
 
@@ -119,15 +98,15 @@ def test_task_needs_test_rows_and_normalises_its_grid():
 )
 def test_each_contract_breach_is_named_exactly(exploration, problems):
     with pytest.raises(MsmultError) as refused:
-        check_exploration(exploration, contract_task(), "mine", 2)
+        check_exploration(exploration, modelless_task(grid=(0.3, 0.05)), "mine", 2)
     assert str(refused.value).startswith(f"explorer mine returned {problems}{EXPECTED}")
 
 
 def test_a_foreign_result_and_the_accepted_boundaries():
     with pytest.raises(MsmultError) as refused:
-        check_exploration({}, contract_task(), "mine", 2)
+        check_exploration({}, modelless_task(grid=(0.3, 0.05)), "mine", 2)
     assert str(refused.value).startswith(f"explorer mine returned dict{EXPECTED}")
-    task = contract_task()
+    task = modelless_task(grid=(0.3, 0.05))
     assert check_exploration(found([1.0], half(1)), task, "mine", 2) is None  # m = 1
     # the candidate at exactly base + 0.3 (the largest epsilon) must be scored; the one above not
     losses = [1.0, 1.3, 1.3 + 1e-6]

@@ -5,6 +5,7 @@ stops, the multiplier grid, the tensors' device)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -235,16 +236,7 @@ def test_a_path_at_exactly_the_loss_limit_stays_in_the_set(tiny):
     task, _ = tiny
     # no gap pull and no penalty: zero gradients, Adam leaves the weights as they are, so every
     # step's holdout loss is the base module's, here exactly base + epsilon (a member)
-    still = ExplorationTask(
-        task.surrogate,
-        task.new_surrogate,
-        task.fit_x,
-        task.fit_targets,
-        task.holdout_x,
-        task.holdout_targets,
-        task.eval_sets,
-        0.0,
-    )
+    still = replace(task, epsilon=0.0)
     loss = holdout_loss(task.surrogate.module_, task)
     pool = ScriptedPool(task.fit_x, [0.1, 0.2, 0.3], weight=0.0)
     module = tune(still, pool, steps=3, base_loss=loss)
@@ -258,16 +250,7 @@ def test_a_path_at_exactly_the_loss_limit_stays_in_the_set(tiny):
 def test_the_path_stops_at_its_first_step_outside_the_set(tiny):
     task, _ = tiny
     base = holdout_loss(task.surrogate.module_, task)
-    tight = ExplorationTask(
-        task.surrogate,
-        task.new_surrogate,
-        task.fit_x,
-        task.fit_targets,
-        task.holdout_x,
-        task.holdout_targets,
-        task.eval_sets,
-        0.02,
-    )
+    tight = replace(task, epsilon=0.02)
     # maximising P(class 1) everywhere with a big step drives the loss up and out
     pool = ScriptedPool(task.fit_x, list(range(100)), weight=1.0)
     module = tune(tight, pool, steps=100, direction="max", base_loss=base, lr=0.05)
@@ -294,16 +277,7 @@ def test_the_fidelity_penalty_pulls_towards_the_answers(tiny):
 def test_score_keeps_a_member_with_its_test_gaps_for_the_positive_class(tiny):
     task, splits = tiny
     surrogate = task.surrogate
-    member = ExplorationTask(
-        surrogate,
-        task.new_surrogate,
-        task.fit_x,
-        task.fit_targets,
-        task.holdout_x,
-        task.holdout_targets,
-        task.eval_sets,
-        0.0,
-    )
+    member = replace(task, epsilon=0.0)
     base_loss = fidelity_loss(surrogate.predict_proba(task.holdout_x), task.holdout_targets)
     decisions = surrogate.predict(splits.x_test)
     gaps = fairness_gaps(splits.y_test, decisions, splits.group_test, 0)

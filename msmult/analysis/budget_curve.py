@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from msmult.analysis.comparison import REFERENCES
-from msmult.analysis.evaluation import evaluate_set
+from msmult.analysis.evaluation import evaluate_test
 from msmult.data.splits import Splits
 from msmult.errors import MsmultError
 from msmult.metrics import GAPS
@@ -112,16 +112,7 @@ def budget_curve(
         )
         exploration = explorer.explore(prefix)
         check_exploration(exploration, prefix, explorer_name, splits.n_classes)
-        result = evaluate_set(
-            exploration,
-            "test",
-            victim_proba,
-            splits.y_test,
-            splits.group_test,
-            splits.positive_class,
-            with_curve=False,
-            capacity_tol=capacity_tol,
-        )
+        result = evaluate_test(exploration, victim_proba, splits, capacity_tol, with_curve=False)
         point = curve_point(budget, rows, result)
         thieves = thieves_rows(result["table"], explorer_name)
         if thieves.any():
@@ -161,7 +152,7 @@ def budget_to_equivalence(points: list[dict], target: float) -> dict:
 
 
 def curve_point(budget: int, rows: int, result: dict) -> dict:
-    """A budget-curve point from an ``evaluate_set`` result."""
+    """A budget-curve point from an ``evaluate_test`` result."""
     multiplicity = result["multiplicity"]
     return {
         "budget": budget,

@@ -132,6 +132,26 @@ def evaluate_set(
     }
 
 
+def evaluate_test(
+    exploration: Exploration,
+    victim_proba: np.ndarray,
+    splits: Splits,
+    capacity_tol: float,
+    with_curve: bool = True,
+) -> dict:
+    """``evaluate_set`` on the test split of ``splits``."""
+    return evaluate_set(
+        exploration,
+        "test",
+        victim_proba,
+        splits.y_test,
+        splits.group_test,
+        splits.positive_class,
+        with_curve=with_curve,
+        capacity_tol=capacity_tol,
+    )
+
+
 @dataclass(frozen=True)
 class Scoring:
     """How a run scores its exploration: the ``verdict`` settings, the explorer's name (the lens
@@ -182,15 +202,7 @@ class Evaluation:
         verdict, explorer, seed = scoring.verdict, scoring.explorer, scoring.seed
         capacity_tol = scoring.capacity_tol
         sets = {
-            "test": evaluate_set(
-                exploration,
-                "test",
-                victim_proba,
-                splits.y_test,
-                splits.group_test,
-                splits.positive_class,
-                capacity_tol=capacity_tol,
-            ),
+            "test": evaluate_test(exploration, victim_proba, splits, capacity_tol),
             **{
                 name: evaluate_set(
                     exploration,
