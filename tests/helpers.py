@@ -20,6 +20,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
+from scipy.special import xlogy
 
 from msmult import pipeline
 from msmult.app import CONFIG_DIR
@@ -279,3 +280,25 @@ def modelless_task(
     x, targets = np.zeros((2, 1)), np.full((2, 2), 0.5)
     eval_sets = eval_sets or {"test": np.zeros((3, 1))}
     return ExplorationTask(None, None, x, targets, x, targets, eval_sets, epsilon, grid)
+
+
+# --- capacity solver internals (tests/test_capacity_*internals.py) ---------------------------
+
+
+def channel_rows(*channels) -> tuple[np.ndarray, np.ndarray]:
+    """(r, m, c) channels W and their sum W log W."""
+    W = np.array(channels, float)
+    return W, xlogy(W, W).sum(-1)
+
+
+def information(W: np.ndarray, L: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Each row's mutual information (nats) between input p and channel W."""
+    from msmult.metrics.capacity import _divergences
+
+    return (p * _divergences(W, L, p)[1]).sum(1)
+
+
+TWO_ROWS = channel_rows(
+    [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.3, 0.4, 0.3]],
+    [[0.98, 0.01, 0.01], [0.01, 0.98, 0.01], [0.2, 0.2, 0.6]],
+)
