@@ -28,6 +28,7 @@ from msmult.study.collect import (
     capacities,
     checkpoint_points,
     collect,
+    decision_verdicts,
     member_scores,
     repeated_seeds,
 )
@@ -313,3 +314,35 @@ def test_two_real_runs_then_tables(tmp_path: Path):
     rebuilt = capacities(runs).groupby("run_dir")["rashomon_capacity"].mean()
     expected = runs["multiplicity.rashomon_capacity_mean"]
     np.testing.assert_allclose(rebuilt[runs["run_dir"]], expected, rtol=1e-5)
+    judged = decision_verdicts(runs)  # judging on fewer figures never passes fewer members
+    assert (judged["decisions.share"] >= judged["verdict.share"]).all()
+
+
+def test_decision_verdicts_leave_out_the_probability_distance_only(tmp_path: Path):
+    """Three members of one lens beside the base: one within the envelope, one outside it on
+    the probability distance alone, one outside it on disagreement."""
+    table = pd.DataFrame(
+        {
+            "model": ["m0000", "m0001", "m0002", "m0003"],
+            "explorer": ["base", "dropout", "dropout", "dropout"],
+            "in_set": [True, True, True, True],
+            "fidelity": [0.99, 0.99, 0.99, 0.90],
+            "accuracy": [0.80] * 4,
+            **{gap: [0.10] * 4 for gap in GAPS},
+            "probability_distance": [0.01, 0.01, 0.30, 0.01],
+        }
+    )
+    table.to_csv(tmp_path / "surrogates.csv", index=False)
+    envelope = {"disagreement": 0.05, "accuracy_diff": 0.01, "probability_distance": 0.05}
+    envelope |= {f"{gap}_diff": 0.01 for gap in GAPS}
+    row = {
+        "run_dir": str(tmp_path),
+        "victim.accuracy": 0.80,
+        **{f"victim.fairness.{gap}": 0.10 for gap in GAPS},
+        "verdict.tolerances.mode": "owner",
+        **{f"verdict.tolerances.{figure}": value for figure, value in envelope.items()},
+    }
+    fixed = {"run_dir": str(tmp_path), "verdict.tolerances.mode": "fixed"}
+    judged = decision_verdicts(pd.DataFrame([row, fixed]))
+    assert judged["decisions.dropout.share"].iloc[0] == pytest.approx(3 / 4)
+    assert np.isnan(judged["decisions.dropout.share"].iloc[1])  # fixed tolerances: no envelope

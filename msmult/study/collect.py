@@ -15,6 +15,8 @@ from yaml import YAMLError
 
 from msmult import metrics
 from msmult.errors import MsmultError
+from msmult.metrics.closeness import FIGURES
+from msmult.metrics.verdict import Verdict, explorer_rows
 from msmult.report.outputs import MARKER, is_complete
 
 # A study row: the same dataset, attack, API setting (choice, mode, k, decimals, defences: its
@@ -115,6 +117,39 @@ def members(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True).merge(
         runs[["run_dir", *KEYS, "seed"]], on="run_dir"
     )
+
+
+def decision_verdicts(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` plus, for each run judged with the owner's envelope, ``decisions.<lens>.share``:
+    the share of each lens's members (surrogates.csv) within the envelope on the decision figures
+    alone (disagreement, accuracy, fairness gaps), the probability distance left out (and
+    ``decisions.share`` for the whole set). A label
+    API never shows the victim's probabilities, so a copy can match its decisions only."""
+    shares: list[dict[str, float]] = []
+    for row in runs.to_dict("records"):
+        if row.get("verdict.tolerances.mode") != "owner":
+            shares.append({})
+            continue
+        tolerances = {figure: row[f"verdict.tolerances.{figure}"] for figure in FIGURES}
+        table = pd.read_csv(Path(row["run_dir"]) / "surrogates.csv")
+        victim = {
+            "accuracy": row["victim.accuracy"],
+            "fairness": {gap: row[f"victim.fairness.{gap}"] for gap in metrics.GAPS},
+        }
+        envelope = {**tolerances, "probability_distance": np.inf}
+        passed = Verdict().passes(table, victim, envelope) & table["in_set"].to_numpy()
+        members = table["in_set"].to_numpy()
+        lenses = explorer_rows(table["explorer"]) if "explorer" in table else {}
+        shares.append(
+            {
+                "decisions.share": passed.sum() / members.sum(),
+                **{
+                    f"decisions.{lens}.share": passed[rows].sum() / members[rows].sum()
+                    for lens, rows in lenses.items()
+                },
+            }
+        )
+    return pd.concat([runs.reset_index(drop=True), pd.DataFrame(shares)], axis=1)
 
 
 def member_scores(

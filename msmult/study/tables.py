@@ -11,7 +11,7 @@ from msmult.fileio import write_text
 from msmult.metrics import GAP_LABELS, GAPS, registry
 from msmult.metrics.registry import CAPACITY_SCALE
 from msmult.report.markdown_tables import table as markdown_table
-from msmult.study.collect import KEYS, across_seeds, epsilon_points
+from msmult.study.collect import KEYS, across_seeds, decision_verdicts, epsilon_points
 
 KEY_LABELS = {
     "dataset.name": "dataset",
@@ -52,8 +52,9 @@ def verdict_columns(runs: pd.DataFrame) -> dict[tuple, str]:
 
 def yardstick_columns(runs: pd.DataFrame) -> dict[tuple, str]:
     """Per lens: the probability that a member is at least as close to the victim as an owner's
-    retrain (agreement, then probability distance) and the share of members within the owner's
-    envelope; then the owner's agreement range. Empty without yardstick runs."""
+    retrain (agreement, then probability distance), the share of members within the owner's
+    envelope, and that share on the decision figures alone (``collect.decision_verdicts``); then
+    the owner's agreement range. Empty without yardstick runs."""
     lenses = sorted(
         {c.split(".")[1] for c in runs.columns if c.startswith("yardstick.") and c.count(".") > 3}
     )
@@ -67,6 +68,9 @@ def yardstick_columns(runs: pd.DataFrame) -> dict[tuple, str]:
         )
         share = f"verdict.explorers.{lens}.share"
         columns[(lens, "within envelope")] = share if share in runs else "verdict.share"
+        decisions = f"decisions.{lens}.share"
+        decisions = decisions if decisions in runs else "decisions.share"
+        columns[(lens, "within envelope, decisions only")] = decisions
     if lenses:
         columns[("owner", "agreement min")] = "owner.agreement.min"
         columns[("owner", "agreement max")] = "owner.agreement.max"
@@ -167,8 +171,9 @@ def study_tables(runs: pd.DataFrame, by_epsilon: bool) -> dict[str, tuple]:
     }
     if verdict_columns(runs):  # reports written before the verdict lack it
         tables["verdict"] = (runs, KEYS, verdict_columns(runs))
-    if yardstick_columns(runs):
-        tables["yardstick"] = (runs, KEYS, yardstick_columns(runs))
+    judged = decision_verdicts(runs)
+    if yardstick_columns(judged):
+        tables["yardstick"] = (judged, KEYS, yardstick_columns(judged))
     if "budget_to_equivalence.within" in runs:
         tables["equivalence"] = (equivalence_frame(runs), KEYS, EQUIVALENCE)
     if by_epsilon:
