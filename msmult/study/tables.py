@@ -53,8 +53,9 @@ def verdict_columns(runs: pd.DataFrame) -> dict[tuple, str]:
 def yardstick_columns(runs: pd.DataFrame) -> dict[tuple, str]:
     """Per lens: the probability that a member is at least as close to the victim as an owner's
     retrain (agreement, then probability distance), the share of members within the owner's
-    envelope, and that share on the decision figures alone (``collect.decision_verdicts``); then
-    the owner's agreement range. Empty without yardstick runs."""
+    envelope, that share on the decision figures alone (``collect.decision_verdicts``) and the
+    ambiguity vs the victim of K members (K: the owner's retrains); then the owner's agreement
+    range and ambiguity over its K retrains. Empty without yardstick runs."""
     lenses = sorted(
         {c.split(".")[1] for c in runs.columns if c.startswith("yardstick.") and c.count(".") > 3}
     )
@@ -71,9 +72,11 @@ def yardstick_columns(runs: pd.DataFrame) -> dict[tuple, str]:
         decisions = f"decisions.{lens}.share"
         decisions = decisions if decisions in runs else "decisions.share"
         columns[(lens, "within envelope, decisions only")] = decisions
+        columns[(lens, "ambiguity at owner's K")] = f"yardstick.{lens}.ambiguity_at_owner_k.members"
     if lenses:
         columns[("owner", "agreement min")] = "owner.agreement.min"
         columns[("owner", "agreement max")] = "owner.agreement.max"
+        columns[("owner", "ambiguity")] = "owner.ambiguity_vs_victim"
     return columns if set(columns.values()) <= set(runs.columns) else {}
 
 
