@@ -62,9 +62,15 @@ def conv2d(prefix: str, layer: nn.Conv2d) -> Layer:
         raise NotStackable(f"{prefix}: Conv2d with padding_mode={layer.padding_mode!r}")
 
     def forward(net: StackedNet, x: torch.Tensor) -> torch.Tensor:
+        # unbind, not x[i]: the gradient of N unbound slices is one stack, while each indexed
+        # slice's gradient is a zero-filled copy of the whole (N, ...) tensor
         w, b = net.params[weight], net.params.get(bias)
+        biases = [None] * len(x) if b is None else b.unbind(0)
         return torch.stack(
-            [F.conv2d(x[i], w[i], None if b is None else b[i], **settings) for i in range(len(x))]
+            [
+                F.conv2d(rows, kernel, shift, **settings)
+                for rows, kernel, shift in zip(x.unbind(0), w.unbind(0), biases)
+            ]
         )
 
     return forward
