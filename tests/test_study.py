@@ -214,7 +214,8 @@ def test_tables_writes_csv_markdown_latex_and_figures(study_dir: Path, capsys):
     assert len(epsilon) == 2 * len(EPSILONS)
     first = epsilon.iloc[0]  # knockoff at epsilon 0: ambiguity 0, 0.1, 0.2 over seeds 0, 1, 2
     assert first["curve.ambiguity_vs_victim.mean"] == pytest.approx(0.1)
-    assert len(pd.read_csv(out / "runs.csv")) == 4
+    listed = pd.read_csv(out / "runs.csv")  # runs named relative to the folder given
+    assert sorted(listed["run_dir"]) == ["random", "seed=0", "seed=1", "seed=2"]
     for kind in ("epsilon", "capacity_cdf", "fairness", "fidelity_fairness", "budget"):
         assert (out / f"{kind}_adult.png").stat().st_size > 10_000
 

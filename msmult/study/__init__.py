@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -57,7 +58,10 @@ def write(command: str, options: argparse.Namespace, out: Path) -> list[tuple[Pa
             f"differ in a setting other than {', '.join(KEYS)}), e.g. {mixed.index[0]}; "
             "their mean ± std mixes those settings."
         )
-    written = write_tables(study.runs, out, options.by_epsilon) if command == "tables" else []
+    written = []
+    if command == "tables":  # runs.csv names each run relative to the folders given
+        base = Path(os.path.commonpath([path.resolve() for path in options.paths]))
+        written = write_tables(study.runs, out, options.by_epsilon, base)
     return written + write_figures(study.runs, out)
 
 

@@ -3,6 +3,7 @@ mean ± std across seeds, written as CSV (numbers), Markdown and LaTeX (booktabs
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -184,9 +185,14 @@ def study_tables(runs: pd.DataFrame, by_epsilon: bool) -> dict[str, tuple]:
     return tables
 
 
-def write_tables(runs: pd.DataFrame, out: Path, by_epsilon: bool = False) -> list[tuple[Path, str]]:
-    """Write each study table as CSV, Markdown and LaTeX into ``out``; return (file, what) pairs."""
-    scalars = runs.loc[:, ~runs.map(lambda value: isinstance(value, list)).any()]
+def write_tables(
+    runs: pd.DataFrame, out: Path, by_epsilon: bool = False, base: Path | None = None
+) -> list[tuple[Path, str]]:
+    """Write each study table as CSV, Markdown and LaTeX into ``out``; return (file, what) pairs.
+    ``base``: the folder that runs.csv's ``run_dir`` is written relative to (else absolute)."""
+    scalars = runs.loc[:, ~runs.map(lambda value: isinstance(value, list)).any()].copy()
+    if base is not None:
+        scalars["run_dir"] = [os.path.relpath(run_dir, base) for run_dir in scalars["run_dir"]]
     write_text(out / "runs.csv", scalars.to_csv(index=False))
     written = [(out / "runs.csv", f"{len(runs)} runs, one row each: report.json's scalar values")]
     for name, (frame, keys, columns) in study_tables(runs, by_epsilon).items():
