@@ -116,10 +116,12 @@ def assert_not_allowed(
     return example
 
 
-def run_cli(*args: str, cwd: Path, cache: Path | None = None) -> subprocess.CompletedProcess:
-    """The real ``msmult`` command in a subprocess; the victim cache is the shared one (or
-    ``cache``)."""
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+def run_cli(
+    *args: str, cwd: Path, cache: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """The real ``msmult`` command in a subprocess, with ``env`` added to the environment; the
+    victim cache is the shared one (or ``cache``)."""
+    env = {**os.environ, **(env or {}), "HYDRA_FULL_ERROR": "0"}
     if cache is not None:
         env["MSMULT_CACHE_DIR"] = str(cache)
     return subprocess.run(

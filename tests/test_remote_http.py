@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import assert_refused_cleanly, read_report
+from helpers import assert_refused_cleanly, read_report, run_cli
 
 from tests.http_fakes import throttling_proxy
 from tests.served import served, write_table
@@ -60,16 +60,8 @@ def server(folder, dataset):
 
 def cli(folder: Path, name: str, *overrides: str) -> subprocess.CompletedProcess:
     """``msmult run`` as conftest's ``run_cli``, with the key variables set."""
-    env = {**os.environ, **KEYS, "MSMULT_CACHE_DIR": str(folder / "cache"), "HYDRA_FULL_ERROR": "0"}
     args = ["run", *RUN, *overrides, f"hydra.run.dir={folder / name}"]
-    return subprocess.run(
-        [sys.executable, "-m", "msmult", *args],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_cli(*args, cwd=folder, cache=folder / "cache", env=KEYS)
 
 
 def remote(url: str, ledger: Path, *more: str, auth: str = "MSMULT_TEST_AUTH") -> list[str]:
